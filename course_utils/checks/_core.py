@@ -1,0 +1,87 @@
+"""What every exercise checker shares: the result type and a safe way to call learner code.
+
+A checker runs the learner's function on test cases, compares with the reference, and
+returns a :class:`CheckResult`. It never lets the learner's exception escape as a bare
+traceback: the exception becomes a hint that names it. A function that still raises
+``NotImplementedError`` (the exercise as handed out) is reported as "not attempted yet",
+which does not fail the notebook run.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one checker: ``passed`` and a ``hint`` for the learner."""
+
+    exercise: str
+    passed: bool
+    hint: str
+    attempted: bool = True
+
+    def __str__(self) -> str:
+        if not self.attempted:
+            mark = "[not attempted yet]"
+        else:
+            mark = "[passed]" if self.passed else "[not yet]"
+        return f"{mark} {self.exercise}: {self.hint}"
+
+    def _repr_html_(self) -> str:  # a coloured line in Jupyter
+        colour = "#1a7f37" if self.passed else ("#6e7781" if not self.attempted else "#cf222e")
+        return f'<p style="color:{colour}"><b>{self}</b></p>'
+
+
+class LearnerError(Exception):
+    """The learner's function raised; carries a short, readable description."""
+
+
+def call_learner(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call learner code, turning any exception into :class:`LearnerError` (or re-raising
+    ``NotImplementedError`` untouched so the checker can say "not attempted yet")."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the whole point is to catch learner errors
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
+        raise LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+
+
+def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = True) -> CheckResult:
+    """Run ``check`` (which returns None when all is well, or a hint) and report.
+
+    ``check`` may raise :class:`LearnerError` or ``NotImplementedError``; both become a
+    result, never a traceback.
+    """
+    try:
+        hint = check()
+    except NotImplementedError:
+        result = CheckResult(exercise, False, "replace `raise NotImplementedError` with your code, then run this cell again.", attempted=False)
+    except LearnerError as exc:
+        result = CheckResult(exercise, False, f"your function raised an error: {exc}")
+    else:
+        if hint is None:
+            result = CheckResult(exercise, True, "all test cases match the reference. Well done!")
+        else:
+            result = CheckResult(exercise, False, hint)
+    if verbose:
+        _show(result)
+    return result
+
+
+def _show(result: CheckResult) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(result)
+            return
+    except ImportError:
+        pass
+    print(result)

@@ -1,0 +1,122 @@
+"""Budget report for executed notebooks (a pytest plugin, loaded by the root conftest.py).
+
+nbval runs each notebook as one pytest item per cell in a fresh kernel. This plugin adds
+up each notebook's wall time (kernel start to shutdown) and reads the kernel's peak
+resident memory (Linux ``VmHWM``, which only grows, sampled after every cell). At the end
+it prints the course's results table (``build/results/*.json``) and the budget table, and
+writes ``build/budget.json``. A notebook over twice its budget fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import psutil
+import pytest
+
+NOTEBOOK_BUDGET_S = 180.0  # 3 minutes per notebook on 2 cores
+TOTAL_BUDGET_S = 20 * 60.0  # all notebooks and solutions
+MEMORY_BUDGET_B = 4 * 1024**3  # 4 GiB peak per kernel
+FAIL_FACTOR = 2.0  # over twice a budget fails the run
+
+_seconds: dict[str, float] = defaultdict(float)
+_peak: dict[str, int] = defaultdict(int)
+_failures: list[str] = []
+
+
+def _notebook_of(nodeid: str) -> str | None:
+    path = nodeid.split("::", 1)[0]
+    return path if path.endswith(".ipynb") else None
+
+
+def _kernel_peak_rss() -> int:
+    """Largest peak RSS (VmHWM) among this process's children: the running kernel."""
+    peak = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            with open(f"/proc/{child.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except OSError:
+            continue
+    return peak
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    notebook = _notebook_of(report.nodeid)
+    if notebook is None:
+        return
+    _seconds[notebook] += report.duration
+    if report.when == "call":
+        _peak[notebook] = max(_peak[notebook], _kernel_peak_rss())
+
+
+def _rows() -> list[dict]:
+    return [
+        {"notebook": nb, "seconds": round(_seconds[nb], 1), "peak_memory_mib": round(_peak[nb] / 2**20)}
+        for nb in sorted(_seconds)
+    ]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _seconds:
+        return
+    rows = _rows()
+    total = sum(r["seconds"] for r in rows)
+    for row in rows:
+        if row["seconds"] > FAIL_FACTOR * NOTEBOOK_BUDGET_S:
+            _failures.append(f"{row['notebook']} took {row['seconds']:.0f} s, over twice its {NOTEBOOK_BUDGET_S:.0f} s budget")
+        if row["peak_memory_mib"] * 2**20 > FAIL_FACTOR * MEMORY_BUDGET_B:
+            _failures.append(f"{row['notebook']} peaked at {row['peak_memory_mib']} MiB, over twice the 4 GiB budget")
+    from course_utils.paths import build_dir
+
+    out = build_dir() / "budget.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "budgets": {"notebook_seconds": NOTEBOOK_BUDGET_S, "total_seconds": TOTAL_BUDGET_S, "peak_memory_mib": MEMORY_BUDGET_B // 2**20},
+        "cpus": psutil.cpu_count(),
+        "notebooks": rows,
+        "total_seconds": round(total, 1),
+        "failures": _failures,
+    }, indent=2) + "\n")
+    if _failures and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _results_lines() -> list[str]:
+    from course_utils.results import load_all_results
+
+    lines = []
+    for notebook, values in load_all_results().items():
+        items = [(k, v) for k, v in values.items() if k != "_meta"]
+        if not items:
+            continue
+        lines.append(f"{notebook}:")
+        for key, value in items:
+            shown = f"{value:.4g}" if isinstance(value, float) else json.dumps(value)
+            lines.append(f"    {key:<40} {shown if len(shown) < 100 else shown[:97] + '...'}")
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _seconds:
+        return
+    tr = terminalreporter
+    results = _results_lines()
+    if results:
+        tr.section("course results (build/results/*.json)")
+        for line in results:
+            tr.write_line(line)
+    rows = _rows()
+    total = sum(r["seconds"] for r in rows)
+    tr.section("budget report (build/budget.json)")
+    tr.write_line(f"{'notebook':<48} {'seconds':>8} {'budget':>7} {'peak MiB':>9} {'budget':>7}  status")
+    for r in rows:
+        ok = r["seconds"] <= NOTEBOOK_BUDGET_S and r["peak_memory_mib"] <= MEMORY_BUDGET_B // 2**20
+        tr.write_line(f"{r['notebook']:<48} {r['seconds']:>8.1f} {NOTEBOOK_BUDGET_S:>7.0f} {r['peak_memory_mib']:>9} {MEMORY_BUDGET_B // 2**20:>7}  {'ok' if ok else 'OVER'}")
+    tr.write_line(f"{'total':<48} {total:>8.1f} {TOTAL_BUDGET_S:>7.0f} {'':>9} {'':>7}  {'ok' if total <= TOTAL_BUDGET_S else 'OVER'}")
+    for failure in _failures:
+        tr.write_line(f"FAILED budget: {failure}", red=True)
