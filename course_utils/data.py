@@ -23,6 +23,7 @@ import bz2
 import gzip
 import hashlib
 import importlib.metadata
+import json
 import os
 import shutil
 import tarfile
@@ -93,6 +94,15 @@ REGISTRY: dict[str, list[RemoteFile]] = {
             description="IMDB Large Movie Review Dataset v1.0 (Maas et al. 2011)",
         )
     ],
+    "vit-b32": [
+        RemoteFile(
+            path="vit-b32/ViT-B_32_imagenet21k+imagenet2012.npz",
+            url="https://github.com/faustomorales/vit-keras/releases/download/dl/ViT-B_32_imagenet21k+imagenet2012.npz",
+            known_hash=None,  # none published: recorded at first fetch, verified after
+            size=None,
+            description="Google ViT-B/32 weights (ImageNet-21k + ImageNet-2012), as released for vit-keras",
+        )
+    ],
     "flowers": [
         RemoteFile(
             path="flowers/flower_photos.tgz",
@@ -133,12 +143,30 @@ def verify(path: Path, entry: RemoteFile) -> bool:
     try:
         if entry.content_sha256 is not None:
             return file_digest(path, "sha256", gunzip=True) == entry.content_sha256
-        if entry.known_hash is None:
-            return True
+        if entry.known_hash is None:  # no published checksum: compare with the one recorded at first fetch
+            recorded = recorded_hashes().get(entry.path)
+            return recorded is None or file_digest(path) == recorded
         algorithm, expected = entry.known_hash.split(":", 1)
         return file_digest(path, algorithm) == expected
     except (OSError, EOFError, gzip.BadGzipFile):
         return False
+
+
+RECORDED_HASHES = "recorded-hashes.json"
+
+
+def recorded_hashes() -> dict[str, str]:
+    """sha256 of files without a published checksum, recorded in the cache at first fetch."""
+    path = data_dir() / RECORDED_HASHES
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _record_hash(entry: RemoteFile, path: Path) -> None:
+    hashes = recorded_hashes()
+    hashes[entry.path] = file_digest(path)
+    tmp = data_dir() / (RECORDED_HASHES + ".part")
+    tmp.write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
+    tmp.replace(data_dir() / RECORDED_HASHES)
 
 
 def source_url(entry: RemoteFile) -> str:
@@ -200,6 +228,8 @@ def fetch_file(entry: RemoteFile, progress: bool = True) -> Path:
             f"The download of {entry.path} from {url} does not match its checksum; it was removed "
             "from the cache. Fix: run `make fetch` again; if it persists, the mirror holds a wrong file."
         )
+    if entry.known_hash is None and entry.path not in recorded_hashes():
+        _record_hash(entry, target)
     return target
 
 
