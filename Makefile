@@ -79,8 +79,11 @@ bench: setup
 lock:
 	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements.txt requirements.in
 
-lock-universal:
-	uv pip compile --universal --python-version 3.11 --generate-hashes -o requirements.universal.txt requirements.in
+# Same pins as requirements.txt (used as constraints), hashes for every platform.
+lock-universal: requirements.txt
+	@mkdir -p build
+	grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' > build/constraints.txt
+	uv pip compile --universal --python-version 3.11.5 --generate-hashes -c build/constraints.txt -o requirements.universal.txt requirements.in
 
 sync-notebooks: setup
 	$(VENV)/bin/jupytext --sync notebooks/*.ipynb solutions/*.ipynb

@@ -6,11 +6,12 @@
 for candidate in "${PYTHON:-}" python3.11 python3 python; do
   [ -n "$candidate" ] || continue
   path=$(command -v "$candidate" 2>/dev/null) || continue
-  version=$("$path" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
-  if [ "$version" = "3.11" ]; then echo "$path"; exit 0; fi
+  # 3.11.5 or newer 3.11: some pinned wheels (e.g. soupsieve) need >= 3.11.5
+  ok=$("$path" -c 'import sys; print(sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5)' 2>/dev/null) || continue
+  if [ "$ok" = "True" ]; then echo "$path"; exit 0; fi
 done
 cat >&2 <<'MSG'
-This course needs Python 3.11, and none was found (tried $PYTHON, python3.11, python3, python).
+This course needs Python 3.11 (3.11.5 or newer), and none was found (tried $PYTHON, python3.11, python3, python).
 Why: vit-keras 0.2.0, the Keras-3 version the course uses, requires Python <3.12; newer
 Pythons silently get vit-keras 0.1.0, which needs the end-of-life tensorflow-addons.
 How to get it, then run the same make command again:
