@@ -199,9 +199,11 @@ def fetch_file(entry: RemoteFile, progress: bool = True) -> Path:
         return target
     url = source_url(entry)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # present but failing its checksum: fetch it again
-            target.unlink()
+        try:  # the cache folder first: e.g. COURSE_DATA_DIR below a file must not read as "offline"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)  # present but failing its checksum: fetch it again
+        except OSError as exc:
+            raise PermissionError(exc) from None
         if not os.access(target.parent, os.W_OK):
             raise PermissionError(f"cannot write to {target.parent}")
         # With content_sha256 we verify the decompressed bytes ourselves below, so that a
