@@ -40,12 +40,14 @@ class Outcome:
 
 
 def human_size(size: int | None) -> str:
-    """``84125825`` -> ``"84.1 MB"``; ``None`` (no published size) -> ``"?"``."""
+    """``84125825`` -> ``"84.1 MB"``, ``29515`` -> ``"29.5 kB"``; ``None`` (no published size) -> ``"?"``."""
     if size is None:
         return "?"
     if size >= 1e9:
         return f"{size / 1e9:.2f} GB"
-    return f"{size / 1e6:.1f} MB"
+    if size >= 1e6:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e3:.1f} kB"
 
 
 def _cached_size(name: str) -> int:
