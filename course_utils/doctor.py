@@ -64,9 +64,9 @@ class Check:
 # --------------------------------------------------------------------------------------
 
 
-def check_python() -> Check:
-    version = platform.python_version()
-    if sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5:
+def check_python(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) -> Check:
+    version = ".".join(str(v) for v in version_info[:3])
+    if tuple(version_info[:2]) == (3, 11) and version_info[2] >= 5:
         return Check("Python", "ok", f"{version} ({sys.executable})")
     return Check("Python", "problem", f"{version} ({sys.executable}); the course needs 3.11 (3.11.5 or newer)",
                  "install Python 3.11 (vit-keras 0.2.0 requires <3.12), delete .venv, and run `make setup`; "
@@ -286,9 +286,9 @@ def probe_workload(repeats: int = 5) -> float:
     return statistics.median(times)
 
 
-def cpu_probe(timeout: float = 300) -> float:
+def cpu_probe(repeats: int = 5, timeout: float = 300) -> float:
     """Run :func:`probe_workload` in a fresh Python (quiet), return its seconds."""
-    code = "from course_utils.doctor import probe_workload; print(probe_workload())"
+    code = f"from course_utils.doctor import probe_workload; print(probe_workload({int(repeats)}))"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
     if run.returncode != 0:

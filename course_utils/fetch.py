@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"\n{len(failed)} of {len(outcomes)} failed: {', '.join(failed)} (the fix is above).")
         return 1
-    print(f"\nAll {len(outcomes)} verified in {data_dir()}.")
+    print(f"\nAll {len(outcomes)} data set(s) verified in {data_dir()}.")
     return 0
 
 
