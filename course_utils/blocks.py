@@ -68,10 +68,11 @@ class TransformerBlock(keras.layers.Layer):
     def build(self, input_shape: tuple) -> None:
         # Build the sublayers now, so the block has all its weights before the first call
         # (needed to copy weights in and to reload a saved model).
-        self.att.build(input_shape, input_shape)
-        self.ffn.build(input_shape)
-        self.layernorm1.build(input_shape)
-        self.layernorm2.build(input_shape)
+        if not self.att.built:
+            self.att.build(input_shape, input_shape)
+        for layer in (self.ffn, self.layernorm1, self.layernorm2):
+            if not layer.built:
+                layer.build(input_shape)
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         attention_mask = self._attention_mask(mask)
@@ -85,6 +86,8 @@ class TransformerBlock(keras.layers.Layer):
     def attention_scores(self, inputs: Any, mask: Any = None) -> Any:
         """The attention weights ``(batch, heads, T, T)`` this block computes for ``inputs``
         (inference mode), for plotting."""
+        if not self.built:
+            self.build(tuple(inputs.shape))
         _, scores = self.att(inputs, inputs, attention_mask=self._attention_mask(mask), return_attention_scores=True)
         return scores
 
