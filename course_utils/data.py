@@ -164,7 +164,7 @@ def recorded_hashes() -> dict[str, str]:
 def _record_hash(entry: RemoteFile, path: Path) -> None:
     hashes = recorded_hashes()
     hashes[entry.path] = file_digest(path)
-    tmp = data_dir() / (RECORDED_HASHES + ".part")
+    tmp = data_dir() / f"{RECORDED_HASHES}.{os.getpid()}.part"  # per process: two fetches may finish together
     tmp.write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
     tmp.replace(data_dir() / RECORDED_HASHES)
 
