@@ -228,7 +228,7 @@ def _fetch_in_child(entry, barrier, results) -> None:
 
 @pytest.mark.parametrize("hashing", ["sha256", "none"])
 def test_two_processes_fetching_the_same_file_at_once(mirror, tmp_path, hashing):
-    body = BODY * 4  # 400 kB sent in 4 kB pieces every 20 ms: both downloads overlap for ~2 s
+    body = BODY * 2  # 200 kB sent in 4 kB pieces every 20 ms: both downloads overlap for ~1 s
     entry = add_file(mirror.root, "toy/big.bin", body, hashing=hashing)
     mirror.faults["toy/big.bin"] = "slow"
     context = multiprocessing.get_context("spawn")
@@ -246,3 +246,33 @@ def test_two_processes_fetching_the_same_file_at_once(mirror, tmp_path, hashing)
     assert (tmp_path / "cache" / "toy" / "big.bin").read_bytes() == body
     if hashing == "none":
         assert data.recorded_hashes() == {"toy/big.bin": sha256(body)}
+
+
+def _record_many(entry, cached_file: str, times: int, results) -> None:
+    errors = []
+    for _ in range(times):
+        try:
+            data._record_hash(entry, Path(cached_file))
+        except Exception as exc:
+            errors.append(repr(exc))
+    results.put(errors[:3])
+
+
+def test_two_processes_recording_the_same_hash_at_once(tmp_path, monkeypatch):
+    # What two processes that fetched the same file without a published hash do at the end.
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    entry = data.RemoteFile(path="weights/model.npz", url=closed_port_url(), known_hash=None)
+    cached = tmp_path / "cache" / entry.path
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(BODY)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_record_many, args=(entry, str(cached), 300, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=10)
+    assert outcomes == [[], []]
+    assert data.recorded_hashes() == {entry.path: sha256(BODY)}
+    assert files_in(tmp_path / "cache") == ["recorded-hashes.json", "weights/model.npz"]
