@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ def verify(path: Path, entry: RemoteFile) -> bool:
             return recorded is None or file_digest(path) == recorded
         algorithm, expected = entry.known_hash.split(":", 1)
         return file_digest(path, algorithm) == expected
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error):  # zlib.error: a damaged deflate stream
         return False
 
 
