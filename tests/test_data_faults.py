@@ -276,3 +276,19 @@ def test_two_processes_recording_the_same_hash_at_once(tmp_path, monkeypatch):
     assert outcomes == [[], []]
     assert data.recorded_hashes() == {entry.path: sha256(BODY)}
     assert files_in(tmp_path / "cache") == ["recorded-hashes.json", "weights/model.npz"]
+
+
+def test_a_gzip_damaged_anywhere_is_detected_and_fetched_again(mirror, tmp_path):
+    # A flipped byte inside the deflate stream raises zlib.error (not an OSError) while reading.
+    text = b"".join(f"row {i}: {i * i} {i % 7}\n".encode() for i in range(5000))
+    entry = add_file(mirror.root, "toy/table.gz", gzipped(text), hashing="content")
+    good = gzipped(text)
+    cached = tmp_path / "cache" / "toy" / "table.gz"
+    cached.parent.mkdir(parents=True)
+    for position in range(10, len(good) - 8, 37):
+        damaged = bytearray(good)
+        damaged[position] ^= 0xFF
+        cached.write_bytes(bytes(damaged))
+        assert verify(cached, entry) is False, position
+    assert fetch_file(entry, progress=False).read_bytes() == good
+    assert mirror.requests["toy/table.gz"] == 1
