@@ -217,13 +217,15 @@ def fetch_file(entry: RemoteFile, progress: bool = True) -> Path:
             f"The course cache folder {target.parent} is not writable ({exc}). "
             "Fix: set COURSE_DATA_DIR to a folder you can write to, e.g. `export COURSE_DATA_DIR=~/course-data`."
         ) from None
+    except requests.exceptions.RequestException as exc:  # first: some are ValueErrors too (a malformed COURSE_MIRROR)
+        raise CourseDataError(_offline_message(entry, url, exc)) from None
     except ValueError as exc:  # pooch: hash mismatch (the partial file is already removed)
         raise CourseDataError(
             f"The download of {entry.path} from {url} does not match its checksum ({_short(exc)}); "
             "nothing was written to the cache. Fix: run `make fetch` again; if it persists, the "
             "server or mirror holds a wrong or truncated file."
         ) from None
-    except (requests.exceptions.RequestException, OSError) as exc:
+    except OSError as exc:
         raise CourseDataError(_offline_message(entry, url, exc)) from None
     if not verify(target, entry):
         target.unlink(missing_ok=True)
@@ -245,11 +247,17 @@ def fetch(name: str, progress: bool = True) -> list[Path]:
 
 def _offline_message(entry: RemoteFile, url: str, exc: BaseException) -> str:
     name = entry.path.split("/", 1)[0]
+    mirror = os.environ.get("COURSE_MIRROR", "").strip()
+    if mirror:  # the learner was told to use a mirror: it is the first suspect
+        fix = (f"check COURSE_MIRROR={mirror} (it must look like http://192.168.1.20:8000, and the "
+               f"instructor's `make serve` must be running), or unset COURSE_MIRROR and run "
+               f"`make fetch NAME={name}` on a machine with internet (or copy the cache folder over).")
+    else:
+        fix = (f"run `make fetch NAME={name}` on a machine with internet (or copy the cache folder over), "
+               "or set COURSE_MIRROR to your instructor's mirror (`python -m course_utils.serve` on their laptop).")
     return (
         f"{entry.path} is not in the course cache ({data_dir()}) and could not be downloaded "
-        f"from {url} ({_short(exc)}). Fix: run `make fetch NAME={name}` on a machine with internet "
-        "(or copy the cache folder over), or set COURSE_MIRROR to your instructor's mirror "
-        "(`python -m course_utils.serve` on their laptop)."
+        f"from {url} ({_short(exc)}). Fix: {fix}"
     )
 
 
