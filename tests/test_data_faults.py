@@ -47,6 +47,27 @@ def test_offline_with_an_empty_cache_names_the_fix(tmp_path, monkeypatch):
     assert files_in(tmp_path / "cache") == []
 
 
+def test_offline_without_a_mirror_suggests_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_MIRROR", raising=False)
+    entry = add_file(tmp_path / "origin", "toy/file.bin", BODY)  # its origin URL is a closed loopback port
+    with pytest.raises(CourseDataError) as info:
+        fetch_file(entry, progress=False)
+    assert_clean_error(info.value, entry.url, "make fetch NAME=toy", "set COURSE_MIRROR to your instructor's mirror")
+
+
+@pytest.mark.parametrize("typo", ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://127.0.0.1:99999", "http://"])
+def test_a_malformed_mirror_is_named_not_mistaken_for_a_checksum_error(tmp_path, monkeypatch, typo):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_MIRROR", typo)
+    entry = add_file(tmp_path / "origin", "toy/file.bin", BODY)
+    with pytest.raises(CourseDataError) as info:
+        fetch_file(entry, progress=False)
+    assert_clean_error(info.value, f"check COURSE_MIRROR={typo} (it must look like http://")
+    assert "checksum" not in str(info.value)
+    assert files_in(tmp_path / "cache") == []
+
+
 def test_fetch_of_an_unknown_name_lists_the_known_ones():
     with pytest.raises(CourseDataError, match="known: .*fashion-mnist"):
         data.fetch("no-such-data")
