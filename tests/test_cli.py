@@ -107,7 +107,7 @@ def test_fetch_cli_offline_fails_with_the_fix(tmp_path):
     run = run_module("course_utils.fetch", "imdb", "--no-progress", env=env)
     assert run.returncode == 1
     assert re.search(r"^imdb\s+1\s+84\.1 MB\s+FAILED$", run.stdout, re.M), run.stdout
-    assert "Fix: run `make fetch NAME=imdb`" in run.stdout
+    assert "Fix: check COURSE_MIRROR=" in run.stdout and "`make fetch NAME=imdb`" in run.stdout
     assert "Traceback" not in run.stderr
 
 
