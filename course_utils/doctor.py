@@ -204,12 +204,12 @@ def check_weights(weights_dir: Path = WEIGHTS_DIR) -> list[Check]:
         try:
             card = json.loads(card_file.read_text())
         except (OSError, ValueError) as exc:
-            checks.append(Check(f"weights {card_file.stem}", "problem", f"the model card {card_file.name} is unreadable ({exc})", fix))
+            checks.append(Check("shipped weights", "problem", f"the model card {card_file.name} is unreadable ({exc})", fix))
             continue
         if not isinstance(card, dict) or "sha256" not in card:
             continue  # not a model card
         weights = weights_dir / f"{card_file.stem}.weights.h5"
-        name = f"weights {card_file.stem}"
+        name = "shipped weights"
         if not weights.is_file():
             checks.append(Check(name, "problem", f"{weights.name} is missing (its model card is there)", fix))
         elif data.file_digest(weights) != card["sha256"]:
@@ -217,7 +217,7 @@ def check_weights(weights_dir: Path = WEIGHTS_DIR) -> list[Check]:
         else:
             checks.append(Check(name, "ok", f"{weights.name} ({weights.stat().st_size / 1e6:.1f} MB), sha256 matches its card"))
     if not checks:
-        checks.append(Check("weights", "note", f"no model card in {weights_dir}: no shipped weights to check"))
+        checks.append(Check("shipped weights", "note", f"no model card in {weights_dir}: no shipped weights to check"))
     return checks
 
 
