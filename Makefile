@@ -12,6 +12,7 @@ DATA_LOCK    := requirements-data.txt
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
+SERVE_PORT   ?= 8000
 NAME         ?=
 PYTEST_ARGS  ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
@@ -46,7 +47,7 @@ setup: $(STAMP)
 # --- the two commands ----------------------------------------------------------------------
 lab: setup
 	-$(PY) -m course_utils.doctor --quick
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) notebooks/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 test: setup
 	@$(MAKE) --no-print-directory test-legacy
@@ -67,7 +68,7 @@ fetch: setup
 	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all)
 
 serve: setup
-	$(PY) -m course_utils.serve
+	$(PY) -m course_utils.serve --port $(SERVE_PORT)
 
 doctor: setup
 	$(PY) -m course_utils.doctor
