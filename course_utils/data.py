@@ -159,7 +159,15 @@ RECORDED_HASHES = "recorded-hashes.json"
 def recorded_hashes() -> dict[str, str]:
     """sha256 of files without a published checksum, recorded in the cache at first fetch."""
     path = data_dir() / RECORDED_HASHES
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        raise CourseDataError(
+            f"{path} is damaged ({_short(exc)}), so files without a published checksum cannot be verified. "
+            f"Fix: delete {path} and the files it lists (e.g. {data_dir() / 'vit-b32'}), then `make fetch` again."
+        ) from None
 
 
 def _record_hash(entry: RemoteFile, path: Path) -> None:

@@ -313,3 +313,12 @@ def test_a_gzip_damaged_anywhere_is_detected_and_fetched_again(mirror, tmp_path)
         assert verify(cached, entry) is False, position
     assert fetch_file(entry, progress=False).read_bytes() == good
     assert mirror.requests["toy/table.gz"] == 1
+
+
+def test_damaged_recorded_hashes_file_names_the_fix(tmp_path, monkeypatch):
+    from course_utils import data
+
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    (tmp_path / data.RECORDED_HASHES).write_text("{not json")
+    with pytest.raises(data.CourseDataError, match="is damaged.*Fix: delete"):
+        data.recorded_hashes()
