@@ -30,6 +30,9 @@ class CheckResult:
             mark = "[passed]" if self.passed else "[not yet]"
         return f"{mark} {self.exercise}: {self.hint}"
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # plain-text display in IPython
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:  # a coloured line in Jupyter
         colour = "#1a7f37" if self.passed else ("#6e7781" if not self.attempted else "#cf222e")
         return f'<p style="color:{colour}"><b>{self}</b></p>'
