@@ -26,17 +26,20 @@ import numpy as np
 
 __all__ = [
     "attention_matrices",
+    "attention_entropy",
     "attention_rollout",
     "branch_norms",
     "cls_attention_maps",
     "cls_mask",
     "map_similarity",
+    "occlude_patches",
     "overlay",
     "prepare_like_attention_map",
     "residual_branches",
     "rollout_attention_map",
     "to_rgb_uint8",
     "transformer_blocks",
+    "value_norms",
     "whole_matrix_rollout",
 ]
 
@@ -196,6 +199,20 @@ def map_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def attention_entropy(weights: np.ndarray) -> np.ndarray:
+    """How concentrated each head's attention is: ``(layers, N, heads, T, T)`` -> ``(layers, heads)``.
+
+    The entropy of each patch's attention over the patches (class token left out, the patch
+    part renormalised), divided by its maximum ``log(patches)``, averaged over images and
+    query patches: 1 = spread evenly over all patches, 0 = all on one patch. It complements
+    the mean attention *distance* (how far a head looks): a head can look far but at few patches.
+    """
+    patch = np.asarray(weights, dtype="float64")[..., 1:, 1:]
+    patch = patch / patch.sum(axis=-1, keepdims=True)
+    entropy = -(patch * np.log(np.clip(patch, 1e-12, None))).sum(axis=-1) / np.log(patch.shape[-1])
+    return entropy.mean(axis=(1, 3))
+
+
 def residual_branches(model, images: np.ndarray) -> list[dict[str, np.ndarray]]:
     """Per block, the residual stream and what each branch adds to it, for uint8 RGB images.
 
@@ -238,3 +255,45 @@ def branch_norms(model, images: np.ndarray) -> dict[str, np.ndarray]:
         "attention": np.array([ratio(b["attention"], b["input"]) for b in branches]),
         "mlp": np.array([ratio(b["mlp"], b["mid"]) for b in branches]),
     }
+
+
+def value_norms(model, images: np.ndarray) -> np.ndarray:
+    """How much each token can write through each head: ``(layers, N, heads, T)``.
+
+    Head ``h`` of a block adds ``sum_j a_ij * f_h(x_j)`` to token ``i``, where
+    ``f_h(x_j) = LN(x_j) W_V[h] W_O[h]`` is token ``j``'s value vector mapped to the output.
+    The attention weight ``a_ij`` is only half of that product: a token with a tiny
+    ``|f_h(x_j)|`` contributes little however much attention it gets (Kobayashi et al., 2020,
+    "Attention is not only a weight"). Rollout uses the weights alone.
+    """
+    branches = residual_branches(model, images)
+    return np.stack([_value_norms_of_block(block, branch["input"])
+                     for block, branch in zip(transformer_blocks(model), branches)])
+
+
+def _value_norms_of_block(block, x: np.ndarray) -> np.ndarray:
+    import keras
+
+    att = block.att
+    values = keras.ops.convert_to_numpy(att.value_dense(block.layernorm1(x)))  # (N, T, hidden)
+    batch, tokens, hidden = values.shape
+    heads, head_dim = att.num_heads, hidden // att.num_heads
+    values = values.reshape(batch, tokens, heads, head_dim)
+    w_out = keras.ops.convert_to_numpy(att.combine_heads.kernel).reshape(heads, head_dim, hidden)
+    written = np.einsum("nthd,hde->nhte", values, w_out)  # each token's value, per head, in model space
+    return np.linalg.norm(written, axis=-1)  # (N, heads, T)
+
+
+def occlude_patches(images: np.ndarray, patches: np.ndarray, patch_size: int, fill: int = 0) -> np.ndarray:
+    """Copies of ``images`` (N, H, W, C) with the given patches set to ``fill``.
+
+    ``patches``: (N, k) patch indices per image, counted row by row as the ViT numbers them
+    (patch ``p`` is grid row ``p // grid``, column ``p % grid``).
+    """
+    out = np.array(images, copy=True)
+    grid = out.shape[2] // patch_size
+    for image, chosen in zip(out, np.asarray(patches)):
+        for patch in chosen:
+            row, col = divmod(int(patch), grid)
+            image[row * patch_size:(row + 1) * patch_size, col * patch_size:(col + 1) * patch_size] = fill
+    return out
