@@ -40,6 +40,7 @@ __all__ = [
     "to_rgb_uint8",
     "transformer_blocks",
     "value_norms",
+    "written_values",
     "whole_matrix_rollout",
 ]
 
@@ -272,6 +273,13 @@ def value_norms(model, images: np.ndarray) -> np.ndarray:
 
 
 def _value_norms_of_block(block, x: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(written_values(block, x), axis=-1)  # (N, heads, T)
+
+
+def written_values(block, x: np.ndarray) -> np.ndarray:
+    """``f_h(x_j) = LN(x_j) W_V[h] W_O[h]`` for every head and token: ``(N, heads, T, hidden)``.
+    The block's attention branch is ``sum_j a_ij f_h(x_j)`` summed over heads, plus the
+    output bias (and the value bias passes through W_O, included here)."""
     import keras
 
     att = block.att
@@ -280,8 +288,7 @@ def _value_norms_of_block(block, x: np.ndarray) -> np.ndarray:
     heads, head_dim = att.num_heads, hidden // att.num_heads
     values = values.reshape(batch, tokens, heads, head_dim)
     w_out = keras.ops.convert_to_numpy(att.combine_heads.kernel).reshape(heads, head_dim, hidden)
-    written = np.einsum("nthd,hde->nhte", values, w_out)  # each token's value, per head, in model space
-    return np.linalg.norm(written, axis=-1)  # (N, heads, T)
+    return np.einsum("nthd,hde->nhte", values, w_out)  # each token's value, per head, in model space
 
 
 def occlude_patches(images: np.ndarray, patches: np.ndarray, patch_size: int, fill: int = 0) -> np.ndarray:

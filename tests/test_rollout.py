@@ -162,3 +162,39 @@ def test_residual_branches_rebuild_the_blocks(tiny_vit, fashion_images):
     norms = rollout.branch_norms(tiny_vit, fashion_images)
     assert norms["attention"].shape == norms["mlp"].shape == (4,)
     assert (norms["attention"] > 0).all() and (norms["mlp"] > 0).all()
+
+
+# --- measurement helpers -----------------------------------------------------------------------
+
+
+def test_attention_entropy_is_one_for_uniform_and_zero_for_one_hot():
+    tokens = 10
+    uniform = np.full((2, 3, 4, tokens, tokens), 1.0 / tokens)
+    np.testing.assert_allclose(rollout.attention_entropy(uniform), np.ones((2, 4)), atol=1e-12)
+    one_hot = np.zeros((2, 3, 4, tokens, tokens))
+    one_hot[..., 1] = 1.0  # every token attends to patch 1 only
+    np.testing.assert_allclose(rollout.attention_entropy(one_hot), np.zeros((2, 4)), atol=1e-9)
+
+
+def test_occlude_patches_blacks_out_exactly_those_patches():
+    images = np.full((2, 28, 28, 3), 200, dtype="uint8")
+    out = rollout.occlude_patches(images, np.array([[0, 8], [48, 48]]), patch_size=4)
+    assert (images == 200).all()  # the input is not modified
+    assert (out[0, :4, :4] == 0).all() and (out[0, 4:8, 4:8] == 0).all()  # patch 8 = row 1, column 1
+    assert (out[1, 24:, 24:] == 0).all()
+    assert (out == 0).sum() == 3 * 16 * 3  # three patches of 4x4 pixels, 3 channels
+
+
+def test_written_values_rebuild_the_attention_branch(tiny_vit, fashion_images):
+    """sum over heads and keys of a_ij * f_h(x_j), plus the output bias, is the attention
+    branch: so value_norms measures what each token really writes."""
+    block = rollout.transformer_blocks(tiny_vit)[1]
+    branch = rollout.residual_branches(tiny_vit, fashion_images)[1]
+    _, weights = block.att(block.layernorm1(branch["input"]))
+    weights = keras.ops.convert_to_numpy(weights)  # (N, heads, T, T)
+    written = rollout.written_values(block, branch["input"])  # (N, heads, T, hidden)
+    rebuilt = np.einsum("nhij,nhje->nie", weights, written) + keras.ops.convert_to_numpy(block.att.combine_heads.bias)
+    np.testing.assert_allclose(rebuilt, branch["attention"], atol=1e-4)
+    norms = rollout.value_norms(tiny_vit, fashion_images)
+    assert norms.shape == (4, 4, 4, 50)
+    np.testing.assert_allclose(norms[1], np.linalg.norm(written, axis=-1), rtol=1e-5)
