@@ -1,0 +1,174 @@
+"""Reusable Keras 3 layers of the course.
+
+Notebook 02 teaches these two position layers; later notebooks import them from here:
+
+- :class:`TokenAndPositionEmbedding` (the seed's layer, learned positions): token embedding
+  plus a learned embedding of each position ``0 .. maxlen-1``.
+- :class:`SinusoidalPositionEncoding` (the paper's fixed positions): adds
+  ``PE[pos, 2i] = sin(pos / 10000^(2i/d))`` and ``PE[pos, 2i+1] = cos(pos / 10000^(2i/d))``
+  to embeddings that are already there.
+
+Both follow the Keras 3 idioms of the course: they subclass ``keras.layers.Layer``, compute
+with ``keras.ops`` (so they run on any backend), implement ``get_config``, are registered
+serializable under the package name ``"course"``, and survive a ``.keras`` save/load round
+trip with identical outputs (``tests/test_layers_positional.py``).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = [
+    "SequenceTooLongError",
+    "SinusoidalPositionEncoding",
+    "TokenAndPositionEmbedding",
+    "sinusoidal_position_encoding",
+]
+
+
+class SequenceTooLongError(ValueError):
+    """A sequence is longer than the ``maxlen`` a position embedding was built for."""
+
+
+def _too_long_message(length: object, maxlen: int) -> str:
+    return (
+        f"TokenAndPositionEmbedding got a sequence of length {length}, but it has learned "
+        f"positions only for 0..{maxlen - 1} (maxlen={maxlen}). Pad or truncate the sequences "
+        f"to at most {maxlen} tokens (e.g. keras.utils.pad_sequences(..., maxlen={maxlen}) or "
+        f"TextVectorization(output_sequence_length={maxlen})), or build the layer with a larger maxlen."
+    )
+
+
+def sinusoidal_position_encoding(length: int, depth: int, max_wavelength: float = 10000.0) -> np.ndarray:
+    """The paper's sinusoidal position encoding as a NumPy array of shape ``(length, depth)``.
+
+    Column ``j`` uses the angle ``pos / max_wavelength ** (2i / depth)`` with ``2i = j - j % 2``
+    (the even column of its sin/cos pair): sine in even columns, cosine in odd columns
+    (interleaved, as in "Attention Is All You Need", section 3.5). Positions start at 0. An odd
+    ``depth`` is allowed: the last column (even) is a sine whose cosine partner is left out.
+    """
+    if length < 0 or depth < 1:
+        raise ValueError(f"need length >= 0 and depth >= 1, got length={length}, depth={depth}")
+    positions = np.arange(length, dtype="float64")[:, np.newaxis]  # (length, 1)
+    columns = np.arange(depth)[np.newaxis, :]  # (1, depth)
+    even_index = columns - columns % 2  # 2i for both columns of a pair
+    angles = positions / np.power(max_wavelength, even_index / depth)  # (length, depth)
+    return np.where(columns % 2 == 0, np.sin(angles), np.cos(angles)).astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="course")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Token embedding plus a *learned* position embedding (the seed's layer, Keras 3 style).
+
+    Args:
+        maxlen: the sequence length after padding: the layer learns one vector for each
+            position ``0 .. maxlen-1``. A longer sequence raises :class:`SequenceTooLongError`
+            (a clear error instead of a silently wrong lookup).
+        vocab_size: number of token ids (ids ``0 .. vocab_size-1``).
+        embed_dim: size of each token and position vector.
+        mask_zero: if True, token id 0 is padding: the layer emits a mask (``ids != 0``) that
+            mask-aware layers downstream (``MultiHeadAttention``, ``GlobalAveragePooling1D``,
+            RNNs) use to ignore the padded positions. Default False, as ``keras.layers.Embedding``.
+
+    Input: integer token ids of shape ``(batch, length)`` with ``length <= maxlen``.
+    Output: ``(batch, length, embed_dim)``, ``token_emb(ids) + pos_emb(0 .. length-1)``.
+    """
+
+    def __init__(self, maxlen: int, vocab_size: int, embed_dim: int, mask_zero: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.maxlen = int(maxlen)
+        self.vocab_size = int(vocab_size)
+        self.embed_dim = int(embed_dim)
+        self.mask_zero = bool(mask_zero)
+        self.token_emb = keras.layers.Embedding(
+            input_dim=self.vocab_size, output_dim=self.embed_dim, mask_zero=self.mask_zero, name="token_emb"
+        )
+        self.pos_emb = keras.layers.Embedding(input_dim=self.maxlen, output_dim=self.embed_dim, name="pos_emb")
+
+    def build(self, input_shape):
+        length = input_shape[-1]
+        if length is not None and length > self.maxlen:
+            raise SequenceTooLongError(_too_long_message(length, self.maxlen))
+        self.token_emb.build(input_shape)
+        self.pos_emb.build((self.maxlen,))
+
+    def call(self, inputs):
+        length = ops.shape(inputs)[-1]
+        self._check_length(length)
+        positions = ops.arange(0, length, dtype="int32")  # 0, 1, ..., length-1
+        # (batch, length, d) + (length, d): the same position vectors are added to every sequence.
+        return self.token_emb(inputs) + self.pos_emb(positions)
+
+    def _check_length(self, length) -> None:
+        """Refuse sequences longer than ``maxlen``.
+
+        Without this check, an Embedding lookup past the table raises an obscure error on a
+        CPU and, on a GPU, silently returns zeros for the extra positions.
+        """
+        if isinstance(length, int):  # known while tracing or eagerly (every backend)
+            if length > self.maxlen:
+                raise SequenceTooLongError(_too_long_message(length, self.maxlen))
+        elif keras.backend.backend() == "tensorflow":  # only TF traces with unknown lengths
+            import tensorflow as tf
+
+            tf.debugging.assert_less_equal(
+                length, self.maxlen, message=_too_long_message("> maxlen", self.maxlen)
+            )
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.embed_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"maxlen": self.maxlen, "vocab_size": self.vocab_size, "embed_dim": self.embed_dim, "mask_zero": self.mask_zero}
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="course")
+class SinusoidalPositionEncoding(keras.layers.Layer):
+    """Add the paper's fixed sinusoidal position encoding to a sequence of vectors.
+
+    Input: ``(batch, length, depth)`` embeddings (e.g. from ``keras.layers.Embedding``).
+    Output: the same shape, ``inputs + PE[:length]`` with ``PE`` as in
+    :func:`sinusoidal_position_encoding`. No weights, no ``maxlen``: the encoding is computed
+    for whatever length arrives, so it also works for sequences longer than any seen in
+    training (whether the *model* then generalises is another matter). A mask coming from the
+    layer before (``Embedding(mask_zero=True)``) passes through unchanged.
+
+    Args:
+        max_wavelength: the ``10000`` of the paper (the longest wavelength is
+            ``2*pi*max_wavelength`` positions).
+    """
+
+    def __init__(self, max_wavelength: float = 10000.0, **kwargs):
+        super().__init__(**kwargs)
+        self.max_wavelength = float(max_wavelength)
+        self.supports_masking = True  # the mask of the input is the mask of the output
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        length, depth = shape[-2], shape[-1]
+        positions = ops.cast(ops.arange(0, length), self.compute_dtype)[:, None]  # (length, 1)
+        columns = ops.arange(0, depth)[None, :]  # (1, depth)
+        even_index = ops.cast(columns - columns % 2, self.compute_dtype)  # 2i for both columns of a pair
+        depth_f = ops.cast(depth, self.compute_dtype)
+        angles = positions / ops.power(self.max_wavelength, even_index / depth_f)  # (length, depth)
+        encoding = ops.where(columns % 2 == 0, ops.sin(angles), ops.cos(angles))
+        return inputs + ops.cast(encoding, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"max_wavelength": self.max_wavelength})
+        return config
