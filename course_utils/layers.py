@@ -172,3 +172,5 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         config = super().get_config()
         config.update({"max_wavelength": self.max_wavelength})
         return config
+
+from course_utils.blocks import TransformerBlock  # noqa: E402  (re-exported: course_utils.layers is the public home)
