@@ -137,6 +137,9 @@ class MultiHeadAttention(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
+        # A Keras mask on the query (e.g. from Embedding(mask_zero=True)) is passed on to the
+        # output, as Keras's layer does; attention masks themselves are given explicitly.
+        self.supports_masking = True
 
     def build(self, query_shape: tuple, value_shape: tuple, key_shape: tuple | None = None) -> None:
         key_shape = value_shape if key_shape is None else key_shape
