@@ -5,9 +5,10 @@
 Reads ``WORKDIR/legacy_inputs.npz`` (written by the legacy tests: GELU inputs, an AdamW
 problem) and ``WORKDIR/legacy_vit.npz`` (a tiny ViT exported by vit-keras 0.1.2 in Google's
 layout), computes the same things with Keras 3 / vit-keras 0.2.0, and writes
-``WORKDIR/keras3_outputs.npz`` plus ``WORKDIR/keras3_meta.json``. It also exports its own
-tiny ViT (``WORKDIR/keras3_vit.npz``) for the other direction, and the real test images it
-used (Fashion-MNIST, through ``course_utils.data``).
+``WORKDIR/keras3_outputs.npz`` plus ``WORKDIR/keras3_meta.json``. It also exports, for the
+other direction, a seeded tiny ViT of its own (``WORKDIR/keras3_vit.npz``) and the course's
+pretrained tiny ViT (``WORKDIR/course_tiny_vit.npz``), and the real test images it used
+(Fashion-MNIST, through ``course_utils.data``).
 """
 
 from __future__ import annotations
@@ -86,9 +87,17 @@ def main(workdir: Path) -> None:
     export_google_npz(own, workdir / "keras3_vit.npz")
     out.update(vit_outputs(own, images, "keras3_own"))
 
+    # The course's pretrained tiny ViT (shipped .weights.h5, Keras 3), exported for the old stack
+    from course_utils.vit import TINY_VIT_CONFIG, load_tiny_vit, read_card
+
+    course = load_tiny_vit()
+    course_config = {**TINY_VIT_CONFIG, "classes": read_card()["architecture"]["classes"], "activation": "linear"}
+    export_google_npz(course, workdir / "course_tiny_vit.npz")
+    out.update(vit_outputs(course, images, "course_tiny"))
+
     np.savez(workdir / "keras3_outputs.npz", **out)
     meta = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
-            "vit_keras": importlib.metadata.version("vit-keras")}
+            "vit_keras": importlib.metadata.version("vit-keras"), "course_tiny_vit_config": course_config}
     (workdir / "keras3_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 

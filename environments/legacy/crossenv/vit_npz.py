@@ -88,10 +88,11 @@ TINY_VIT = dict(image_size=28, patch_size=4, num_layers=4, hidden_size=64, num_h
                 mlp_dim=128, classes=10, dropout=0.0, activation="linear")
 
 
-def build_tiny_vit(name: str = "tiny_vit"):
+def build_tiny_vit(name: str = "tiny_vit", config: dict | None = None):
+    """A vit-keras ``build_model`` ViT with ``config`` (default :data:`TINY_VIT`)."""
     from vit_keras import vit
 
-    return vit.build_model(name=name, **TINY_VIT)
+    return vit.build_model(name=name, **(config or TINY_VIT))
 
 
 def block_attention_model(model):

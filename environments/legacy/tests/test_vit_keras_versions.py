@@ -27,8 +27,8 @@ def legacy_outputs(model, images: np.ndarray) -> dict[str, np.ndarray]:
     return {"logits": model.predict(x, verbose=0), "attention": attention, "maps": maps}
 
 
-def load_legacy_model(path, name: str):
-    model = vit_npz.build_tiny_vit(name)
+def load_legacy_model(path, name: str, config: dict | None = None):
+    model = vit_npz.build_tiny_vit(name, config)
     vit_npz.load_google_npz(model, path, vit_npz.TINY_VIT["image_size"], vit_npz.TINY_VIT["patch_size"])
     return model
 
@@ -68,6 +68,16 @@ def test_vit_keras_012_reproduces_vit_keras_020(workdir, keras3):
     outputs, _ = keras3
     model = load_legacy_model(workdir / "keras3_vit.npz", "from_keras3")
     compare(legacy_outputs(model, outputs["images"]), outputs, "keras3_own", "keras3_to_legacy")
+
+
+def test_the_course_pretrained_vit_runs_on_the_old_stack(workdir, keras3):
+    """The course's shipped tiny ViT (trained with Keras 3), loaded by vit-keras 0.1.2:
+    same logits, same predictions, same attention maps."""
+    outputs, meta = keras3
+    model = load_legacy_model(workdir / "course_tiny_vit.npz", "course_tiny_legacy", meta["course_tiny_vit_config"])
+    legacy = legacy_outputs(model, outputs["images"])
+    compare(legacy, outputs, "course_tiny", "course_pretrained_keras3_to_legacy")
+    np.testing.assert_array_equal(legacy["logits"].argmax(-1), outputs["course_tiny_logits"].argmax(-1))
 
 
 def test_the_comparison_can_fail(keras3):
