@@ -80,6 +80,10 @@ def main(workdir: Path) -> None:
     from_legacy = build_tiny_vit("from_legacy")
     load_google_npz(from_legacy, workdir / "legacy_vit.npz", TINY_VIT["image_size"], TINY_VIT["patch_size"])
     out.update(vit_outputs(from_legacy, images, "from_legacy"))
+    # the same weights through Keras 2's own HDF5 file (model.save_weights("....h5") in TF 2.15)
+    from_legacy_h5 = build_tiny_vit("from_legacy_h5")
+    from_legacy_h5.load_weights(workdir / "legacy_vit.h5")
+    out["from_legacy_h5_logits"] = from_legacy_h5.predict(vit.preprocess_inputs(images.astype("float32")), verbose=0)
     # Keras 3 -> legacy: a seeded tiny ViT built and exported here
     keras.utils.set_random_seed(7)
     own = build_tiny_vit("keras3_own")
@@ -88,7 +92,7 @@ def main(workdir: Path) -> None:
     out.update(vit_outputs(own, images, "keras3_own"))
 
     # The course's pretrained tiny ViT (shipped .weights.h5, Keras 3), exported for the old stack
-    from course_utils.vit import TINY_VIT_CONFIG, load_tiny_vit, read_card
+    from course_utils.vit import TINY_VIT_CONFIG, load_tiny_vit, read_card, weights_path
 
     course = load_tiny_vit()
     course_config = {**TINY_VIT_CONFIG, "classes": read_card()["architecture"]["classes"], "activation": "linear"}
@@ -97,7 +101,8 @@ def main(workdir: Path) -> None:
 
     np.savez(workdir / "keras3_outputs.npz", **out)
     meta = {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
-            "vit_keras": importlib.metadata.version("vit-keras"), "course_tiny_vit_config": course_config}
+            "vit_keras": importlib.metadata.version("vit-keras"), "course_tiny_vit_config": course_config,
+            "course_tiny_vit_weights": str(weights_path())}
     (workdir / "keras3_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 

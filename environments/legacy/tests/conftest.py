@@ -65,13 +65,15 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def legacy_vit(workdir):
-    """A seeded tiny ViT built by vit-keras 0.1.2, exported to ``legacy_vit.npz``."""
+    """A seeded tiny ViT built by vit-keras 0.1.2, exported to ``legacy_vit.npz`` (Google's
+    layout) and ``legacy_vit.h5`` (Keras 2 ``save_weights``)."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(3)
     model = vit_npz.build_tiny_vit("legacy_own")
     vit_npz.perturb_weights(model, seed=3)
     vit_npz.export_google_npz(model, workdir / "legacy_vit.npz")
+    model.save_weights(workdir / "legacy_vit.h5")  # Keras 2's HDF5 weights file, as old code saved them
     return model
 
 

@@ -3,7 +3,9 @@ the same ViT: the same weights give the same logits, attention weights and atten
 
 The weights travel in Google's ``.npz`` layout (the format of the released ViT-B/32 weights,
 loaded by both versions' ``vit_keras.utils.load_weights_numpy``), in both directions:
-a tiny ViT made here and loaded by 0.2.0, and one made by 0.2.0 and loaded here.
+a tiny ViT made here and loaded by 0.2.0, one made by 0.2.0 and loaded here, and the course's
+pretrained tiny ViT; and as Keras weight files (Keras 2 ``.h5`` -> Keras 3, Keras 3
+``.weights.h5`` -> Keras 2).
 """
 
 from __future__ import annotations
@@ -78,6 +80,21 @@ def test_the_course_pretrained_vit_runs_on_the_old_stack(workdir, keras3):
     legacy = legacy_outputs(model, outputs["images"])
     compare(legacy, outputs, "course_tiny", "course_pretrained_keras3_to_legacy")
     np.testing.assert_array_equal(legacy["logits"].argmax(-1), outputs["course_tiny_logits"].argmax(-1))
+
+
+def test_keras_weight_files_travel_both_ways(legacy_vit, keras3):
+    """Keras 2's ``save_weights("w.h5")`` loads into vit-keras 0.2.0 (Keras 3 reads the old
+    HDF5 layout in layer order), and Keras 2.15 reads the course's Keras 3 ``.weights.h5``."""
+    outputs, meta = keras3
+    x = vit.preprocess_inputs(outputs["images"].astype("float32"))
+    old_file = float(np.max(np.abs(legacy_vit.predict(x, verbose=0) - outputs["from_legacy_h5_logits"])))
+    record("vit_keras2_h5_weights_in_keras3_logits_max_abs_diff", old_file)
+    assert old_file <= LOGITS_ATOL, old_file
+    model = vit_npz.build_tiny_vit("course_tiny_from_h5", meta["course_tiny_vit_config"])
+    model.load_weights(meta["course_tiny_vit_weights"])
+    new_file = float(np.max(np.abs(model.predict(x, verbose=0) - outputs["course_tiny_logits"])))
+    record("vit_keras3_weights_h5_in_keras2_logits_max_abs_diff", new_file)
+    assert new_file <= LOGITS_ATOL, new_file
 
 
 def test_the_comparison_can_fail(keras3):
