@@ -115,6 +115,7 @@ fig.tight_layout()
 plt.show()
 assert truncated < course_utils.pick(default=0.01, full=0.5), "maxlen should keep (almost) every review whole"
 course_utils.record("maxlen", MAXLEN)
+course_utils.record("epochs", EPOCHS)
 course_utils.record("fraction_truncated_at_maxlen", truncated)
 
 vectorize = layers.TextVectorization(max_tokens=VOCAB, output_sequence_length=MAXLEN)
@@ -625,14 +626,15 @@ course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after
 
 # %%
 results = course_utils.results.load_all_results()["04_transformer_text_classifier"]
+skip = pd.DataFrame(results["skip_experiment"]).set_index(["layout", "depth"])
 lines = [f"{row['model']:<42s} {row['test_accuracy']:6.1%} {row['parameters']:>10,} {row['seconds_per_epoch']:8.1f}"
          for row in results["accuracy_table"]]
 print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.perf_counter() - notebook_start:.0f} s after the first cell):
 * Data: {results['positive_fraction']:.1%} positive reviews; majority class {results['majority_class_test_accuracy']:.1%} on the test set;
   maxlen {results['maxlen']} cuts {results['fraction_truncated_at_maxlen']:.2%} of the training reviews.
-* Skip connections: without them, two fresh blocks make all tokens alike (cosine {at.loc[('no skip connections', 2), 'between_tokens']:.2f});
-  with them (post-LN) {at.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {at.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {at.loc[('pre-LN', 8), 'with_own_input']:.2f}.
-* Test accuracy, parameters, seconds per epoch ({EPOCHS} epochs, best validation epoch kept):
+* Skip connections: without them, two fresh blocks make all tokens alike (cosine {skip.loc[('no skip connections', 2), 'between_tokens']:.2f});
+  with them (post-LN) {skip.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {skip.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {skip.loc[('pre-LN', 8), 'with_own_input']:.2f}.
+* Test accuracy, parameters, seconds per epoch ({results['epochs']} epochs, best validation epoch kept):
   {'model':<42s} {'acc':>6s} {'params':>10s} {'s/epoch':>8s}
   """ + "\n  ".join(lines) + f"""
 * The Transformer minus each baseline (points): """ + ", ".join(f"{k} {100 * v:+.1f}" for k, v in results["transformer_minus_baseline"].items()) + f"""
