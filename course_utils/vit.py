@@ -46,6 +46,7 @@ __all__ = [
     "attention_weights",
     "build_tiny_vit",
     "extract_patches",
+    "has_top",
     "google_weights_available",
     "keras_weights_dir",
     "load_backbone",
@@ -54,12 +55,15 @@ __all__ = [
     "make_dataset",
     "mean_attention_distance",
     "place_google_weights",
+    "predict_in_batches",
+    "remember_start",
     "position_similarity",
     "prepare_images",
     "read_card",
     "remove_top",
     "select_classes",
     "sha256_of",
+    "transfer_model",
     "weights_path",
 ]
 
@@ -169,7 +173,40 @@ def remove_top(model):
     are shared with ``model``, so its pretrained weights come along. This is what
     ``include_top=False`` builds in the first place.
     """
-    return keras.Model(model.inputs, model.get_layer("ExtractToken").output, name=f"{model.name}-notop")
+    return keras.Model(model.input, model.get_layer("ExtractToken").output, name=f"{model.name}-notop")
+
+
+def has_top(model) -> bool:
+    """True if a vit-keras model still has its classification layer (named ``head``)."""
+    return any(layer.name == "head" for layer in model.layers)
+
+
+def transfer_model(backbone, num_classes: int, hidden_units: int = 64, dropout: float = 0.2,
+                   learning_rate: float = 1e-3):
+    """The seed's transfer-learning model (the reference of exercise 06), compiled.
+
+    The backbone (its top removed if it still has one) is frozen and called in inference mode
+    (``training=False``: its dropout stays off, even later when it is unfrozen for fine-tuning);
+    on top, the seed's head: Flatten, BatchNormalization, Dense (exact GELU), Dropout, and
+    ``Dense(num_classes, softmax)``, so the loss takes probabilities (``from_logits=False``).
+    """
+    if has_top(backbone):
+        backbone = remove_top(backbone)
+    backbone.trainable = False  # feature extraction: only the head learns
+    inputs = keras.Input(backbone.input_shape[1:])
+    features = backbone(inputs, training=False)
+    x = keras.layers.Flatten()(features)  # (batch, hidden) already: kept from the seed, a no-op here
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dense(hidden_units, activation="gelu")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    model = keras.Model(inputs, outputs, name="vit-transfer")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False),  # softmax outputs probabilities
+        metrics=["accuracy"],
+    )
+    return model
 
 
 # --------------------------------------------------------------------------------------
@@ -258,6 +295,40 @@ class EpochLine(keras.callbacks.Callback):
         values = "  ".join(f"{k} {v:.3f}" for k, v in (logs or {}).items() if k != "learning_rate")
         elapsed = time.perf_counter() - self._start
         print(f"{self.label}  epoch {epoch + 1}/{total}  {values}  ({elapsed:.1f} s)".strip(), flush=True)
+
+
+def remember_start(model):
+    """Remember a compiled model's starting point; return ``restart()``, which goes back to it.
+
+    An experiment that trains the same architecture on several data sizes needs the same
+    start each time. Building and compiling a new model would do, but Keras then traces the
+    training step again, which costs several seconds per model on a 2-core CPU. Instead we
+    compile once, save the weights and the optimizer's state (step counter, Adam's moments)
+    here, and ``restart()`` copies them back before each run.
+    """
+    model.optimizer.build(model.trainable_variables)  # create Adam's moment variables now
+    weights = [v.numpy() for v in model.weights]
+    optimizer_state = [v.numpy() for v in model.optimizer.variables]
+
+    def restart():
+        for variable, value in zip(model.weights, weights):
+            variable.assign(value)
+        for variable, value in zip(model.optimizer.variables, optimizer_state):
+            variable.assign(value)
+
+    return restart
+
+
+def predict_in_batches(model, images, batch_size: int = 500) -> np.ndarray:
+    """``model(images)`` in inference mode, batch by batch, as NumPy.
+
+    Calling the model directly avoids ``predict``'s one-off tracing (seconds per new model on
+    a CPU), which dominates when an experiment evaluates many models on a thousand images.
+    """
+    return np.concatenate([
+        keras.ops.convert_to_numpy(model(images[i : i + batch_size], training=False))
+        for i in range(0, len(images), batch_size)
+    ])
 
 
 # --------------------------------------------------------------------------------------
@@ -369,8 +440,11 @@ def load_backbone(image_size: int = 224, activation: str = "linear", google: boo
         return model, info
     model = load_tiny_vit(include_top=False)
     card = read_card()
-    if google:
-        reason = "Google's ViT-B/32 weights are not in the course cache (`make fetch NAME=vit-b32` adds them)"
+    if google and cached_path(REGISTRY["vit-b32"][0]).is_file():
+        reason = ("Google's ViT-B/32 weights in the course cache fail their recorded sha256 "
+                  "(`make fetch NAME=vit-b32` fetches them again)")
+    elif google:
+        reason = "Google's ViT-B/32 weights are not in the course cache (`make fetch NAME=vit-b32` adds them, about 340 MB)"
     elif google_weights_available():
         reason = "asked for the tiny ViT (google=False), although Google's ViT-B/32 weights are in the cache"
     else:
