@@ -38,7 +38,6 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 from IPython.display import Code, display
 from keras import layers
 

@@ -129,7 +129,11 @@ def test_correct_float32_and_list_of_arrays_also_pass():
     def as_float32(x, W_x, W_h, b):
         return correct(x, W_x, W_h, b).astype("float32")
 
+    def as_list_of_sequences(x, W_x, W_h, b):
+        return [seq for seq in correct(x, W_x, W_h, b)]  # np.asarray makes it (batch, time, units)
+
     assert check_rnn_forward(as_float32, verbose=False).passed
+    assert check_rnn_forward(as_list_of_sequences, verbose=False).passed
 
 
 @pytest.mark.parametrize(
