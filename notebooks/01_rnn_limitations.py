@@ -411,8 +411,8 @@ course_utils.record("attention_on_signal_at_init", initial_weight);
 # %% [markdown]
 # What the curves show (the numbers are in the summary below):
 #
-# - The **SimpleRNN** learns the short distances and falls to chance within a few dozen
-#   steps: its training signal vanishes as section 3 predicts.
+# - The **SimpleRNN** learns the shortest distance and is at chance soon after (see the
+#   longest distance learned): its training signal vanishes as section 3 predicts.
 # - The **LSTM** learns much longer distances: its gates let it keep one bit over many
 #   steps, and its gradient decays more slowly. But on this budget it too fails once the
 #   gradient has to cross enough steps; it would need far more training (or luck) to find
