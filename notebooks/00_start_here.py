@@ -36,6 +36,26 @@
 # your machine is ready and shows what data and weights the course will use.
 
 # %% [markdown]
+# ## The big picture, in five dates
+#
+# * **2017: "Attention Is All You Need"** (Vaswani et al.) introduces the Transformer for
+#   machine translation. Its core, *attention*, lets every word look at every other word
+#   in one parallel step instead of reading the sentence word by word like an RNN.
+# * **2018-2020: Transformers take over NLP.** Pretrained models such as BERT and GPT,
+#   shared on hubs like Hugging Face, lead in text classification, translation, question
+#   answering and summarisation, and power image captioning and text-to-image systems.
+# * **2020: "An Image Is Worth 16x16 Words"** (Dosovitskiy et al.) cuts an image into
+#   patches, treats the patches as words, and feeds them to the same Transformer encoder:
+#   the **Vision Transformer (ViT)**. Pretrained on very large data sets (ImageNet-21k,
+#   JFT-300M) it matches or beats the best CNNs on image classification.
+# * **Since then**, Transformers detect objects (bounding boxes, e.g. DETR), segment
+#   images, and connect text and images (text-to-image generation, image captioning).
+#
+# This course follows that path: notebooks 01-04 the original Transformer for text,
+# notebooks 05-07 the Vision Transformer. Everything runs with Keras 3 on TensorFlow, and
+# `vit-keras` for pretrained ViTs.
+
+# %% [markdown]
 # ## How every notebook starts
 #
 # The first code cell of each notebook calls `course_utils.start(...)`. It seeds every

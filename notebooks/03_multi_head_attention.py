@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3.11 (transformers-course)
 #     language: python
@@ -346,6 +348,11 @@ check_scaled_dot_product_attention(scaled_dot_product_attention);
 
 # %% [markdown]
 # ## 5. Multi-head attention: split, attend, concatenate, project
+#
+# *A note on versions.* `MultiHeadAttention` arrived as a built-in Keras layer in
+# TensorFlow 2.4 (`tf.keras.layers.MultiHeadAttention`), which is why older tutorials,
+# including the source of this course, say "TensorFlow 2.4+ is required". In Keras 3 it
+# is `keras.layers.MultiHeadAttention`, with the same arguments and weights.
 #
 # One attention computes one kind of similarity. Multi-head attention runs `H` of them side by
 # side, each with its own projections `W_q[h]`, `W_k[h]`, `W_v[h]` (in Keras: kernels of shape
