@@ -24,6 +24,7 @@ __all__ = [
     "SequenceTooLongError",
     "SinusoidalPositionEncoding",
     "TokenAndPositionEmbedding",
+    "TransformerBlock",
     "sinusoidal_position_encoding",
 ]
 
@@ -173,4 +174,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         config.update({"max_wavelength": self.max_wavelength})
         return config
 
-from course_utils.blocks import TransformerBlock  # noqa: E402  (re-exported: course_utils.layers is the public home)
+
+# The Transformer block (notebook 04) lives in blocks.py beside the attention code;
+# course_utils.layers is its public home, with the embedding layers above.
+from course_utils.blocks import TransformerBlock  # noqa: E402
