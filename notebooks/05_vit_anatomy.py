@@ -165,7 +165,7 @@ def extract_patches(images, patch_size):
 
 
 # %%
-check_extract_patches(extract_patches)
+check_extract_patches(extract_patches);
 
 # %% [markdown]
 # ## 3. Patch embedding: a Dense layer on patches is a Conv2D with stride = kernel

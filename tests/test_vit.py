@@ -280,6 +280,20 @@ def test_epoch_line_prints_one_line_per_epoch(capsys):
 
 def test_flower_photos_loader_reads_the_archive_layout(tmp_path):
     """The full-profile loader on an archive laid out as flower_photos.tgz, made of real photos."""
+    archive = _small_flower_archive(tmp_path)
+    train, val, names = cv.load_flower_photos(image_size=64, batch_size=3, validation_split=0.25, archive=archive)
+    assert names == ["daisy", "roses"]
+    xs = [x for x, _ in train]
+    assert sum(len(x) for x in xs) == 6 and sum(len(x) for x, _ in val) == 2
+    assert tuple(xs[0].shape[1:]) == (64, 64, 3) and xs[0].dtype == "float32"
+    assert float(min(x.numpy().min() for x in xs)) >= -1 and float(max(x.numpy().max() for x in xs)) <= 1
+    # a second call reuses the extracted folder
+    assert (archive.parent / "flower_photos" / "daisy").is_dir()
+    cv.load_flower_photos(image_size=64, batch_size=3, validation_split=0.25, archive=archive)
+
+
+def _small_flower_archive(tmp_path: Path) -> Path:
+    """An archive laid out as flower_photos.tgz (class folders), made of crops of real photos."""
     from PIL import Image
     from sklearn.datasets import load_sample_image
 
@@ -294,12 +308,19 @@ def test_flower_photos_loader_reads_the_archive_layout(tmp_path):
     archive.parent.mkdir(parents=True)
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(root, arcname="flower_photos")
-    train, val, names = cv.load_flower_photos(image_size=64, batch_size=3, validation_split=0.25, archive=archive)
-    assert names == ["daisy", "roses"]
-    xs = [x for x, _ in train]
-    assert sum(len(x) for x in xs) == 6 and sum(len(x) for x, _ in val) == 2
-    assert tuple(xs[0].shape[1:]) == (64, 64, 3) and xs[0].dtype == "float32"
-    assert float(min(x.numpy().min() for x in xs)) >= -1 and float(max(x.numpy().max() for x in xs)) <= 1
-    # a second call reuses the extracted folder
-    assert (archive.parent / "flower_photos" / "daisy").is_dir()
-    cv.load_flower_photos(image_size=64, batch_size=3, validation_split=0.25, archive=archive)
+    return archive
+
+
+def test_flowers_transfer_runs_the_full_profile_path(google_cache, tmp_path):
+    """Notebook 06's full-profile section: the Google backbone (small stand-in) + flowers, both stages."""
+    _, _, _, image_size = google_cache
+    backbone, info = cv.load_backbone(image_size=image_size)
+    assert info.kind == "google"
+    archive = _small_flower_archive(tmp_path / "flowers")
+    result = cv.flowers_transfer(backbone, image_size=image_size, feature_epochs=1, fine_tune_epochs=1,
+                                 batch_size=4, archive=archive)
+    assert result["classes"] == ["daisy", "roses"]
+    assert result["train_images"] + result["validation_images"] == 8
+    for key in ("feature_extraction_val_accuracy", "fine_tuning_val_accuracy"):
+        assert 0.0 <= result[key] <= 1.0
+    assert backbone.trainable  # fine-tuning unfroze it
