@@ -20,7 +20,6 @@ What lives here, so that the notebooks stay thin:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tarfile
@@ -32,7 +31,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from course_utils.data import FASHION_CLASSES, REGISTRY, CourseDataError, cached_path, is_cached
+from course_utils.data import FASHION_CLASSES, REGISTRY, CourseDataError, cached_path, file_digest, is_cached
 from course_utils.paths import data_dir
 
 __all__ = [
@@ -47,8 +46,8 @@ __all__ = [
     "build_tiny_vit",
     "extract_patches",
     "flowers_transfer",
-    "has_top",
     "google_weights_available",
+    "has_top",
     "keras_weights_dir",
     "load_backbone",
     "load_flower_photos",
@@ -56,11 +55,11 @@ __all__ = [
     "make_dataset",
     "mean_attention_distance",
     "place_google_weights",
-    "predict_in_batches",
-    "remember_start",
     "position_similarity",
+    "predict_in_batches",
     "prepare_images",
     "read_card",
+    "remember_start",
     "remove_top",
     "seed_head",
     "select_classes",
@@ -135,12 +134,8 @@ def read_card(name: str = TINY_VIT_NAME, weights_dir: Path | None = None) -> dic
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex sha256 of a file (read in blocks; the same digest the data registry uses)."""
+    return file_digest(Path(path), "sha256")
 
 
 def load_tiny_vit(include_top: bool = True, name: str = TINY_VIT_NAME, weights_dir: Path | None = None):
