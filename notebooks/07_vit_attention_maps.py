@@ -37,6 +37,7 @@
 #    the map tells us what the model needs (an occlusion test).
 
 # %%
+import logging
 import time
 
 import keras
@@ -55,6 +56,9 @@ course_utils.start("07_vit_attention_maps")
 # attention_map calls model.predict without verbose=0: turn Keras's progress bars off
 # once, instead of one bar per map.
 keras.utils.disable_interactive_logging()
+# Each attention_map call also builds a new Keras model, so TensorFlow warns that its predict
+# function is "retracing" (expected here, and harmless): keep its warnings out of the page.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 notebook_start = time.perf_counter()
 
 # %% [markdown]
@@ -100,15 +104,24 @@ print("images:", images.shape, images.dtype, "pixel range", images.min(), "-", i
 
 # %% [markdown]
 # ## 2. The seed's call: `visualize.attention_map`
+#
+# Exactly as the seed writes it, with our model as `vit_model` and one test image: one call,
+# one model, one image. Then the same call for each of the chosen images.
 
 # %%
+vit_model, image = model, images[0]
+attention_map = visualize.attention_map(model=vit_model, image=image)
+print(f"attention_map for one {image.shape} {image.dtype} image: {attention_map.shape} {attention_map.dtype}, "
+      f"values {attention_map.min()}..{attention_map.max()}")
+
 start = time.perf_counter()
-vit_keras_maps = np.stack([visualize.attention_map(model=model, image=image) for image in images])
+vit_keras_maps = np.stack([visualize.attention_map(model=vit_model, image=image) for image in images])
 seconds_per_map = course_utils.record("attention_map_seconds_per_image", (time.perf_counter() - start) / n_maps)
-print(f"attention_map: {vit_keras_maps.shape} {vit_keras_maps.dtype}, {seconds_per_map:.2f} s per image "
+print(f"attention_map on all {n_maps} images: {vit_keras_maps.shape}, {seconds_per_map:.2f} s per image "
       "(it builds a new Keras model on every call)")
 
 # It returns the image multiplied by a mask in [0, 1], not the heat map itself:
+np.testing.assert_array_equal(vit_keras_maps[0], attention_map)  # the same call twice, the same map
 assert vit_keras_maps.shape == images.shape and vit_keras_maps.dtype == np.uint8
 assert (vit_keras_maps <= images).all()  # never brighter than the image
 assert (vit_keras_maps[images == 0] == 0).all()  # black background stays black, whatever the attention
