@@ -215,7 +215,7 @@ def attention_rollout(attentions):
 
 
 # %%
-check_attention_rollout(attention_rollout)
+check_attention_rollout(attention_rollout);
 
 # %% [markdown]
 # ## 5. Rollout step by step, and the proof that it is what vit-keras computes
@@ -339,7 +339,7 @@ course_utils.record("attention_distance_random_px", distance["random init"])
 patch_centres = np.stack(np.divmod(np.arange(grid * grid), grid), axis=1) * 4
 uniform_distance = np.linalg.norm(patch_centres[:, None] - patch_centres[None], axis=-1).mean()
 print(f"for comparison, attention spread evenly over all patches: {uniform_distance:.1f} px")
-course_utils.record("attention_distance_uniform_px", uniform_distance)
+course_utils.record("attention_distance_uniform_px", uniform_distance);
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -421,7 +421,7 @@ for key, value in similarity.items():
 course_utils.record("similarity_trained_vs_random_masks", similarity["trained vs random masks"])
 course_utils.record("similarity_trained_mask_vs_brightness", similarity["trained mask vs brightness"])
 course_utils.record("similarity_random_mask_vs_brightness", similarity["random mask vs brightness"])
-course_utils.record("similarity_trained_vs_random_outputs", similarity["trained vs random attention_map outputs"])
+course_utils.record("similarity_trained_vs_random_outputs", similarity["trained vs random attention_map outputs"]);
 
 # %% [markdown]
 # Two more numbers describe the masks themselves: their **contrast** (the smallest value of a
@@ -505,7 +505,7 @@ for l in range(n_layers):
           f"r(weights, weights × value norm) = {norm_similarity[l]:+.2f}")
 course_utils.record("attention_branch_ratio_per_layer", branch["attention"])
 course_utils.record("mlp_branch_ratio_per_layer", branch["mlp"])
-course_utils.record("value_norm_weighting_similarity_per_layer", norm_similarity)
+course_utils.record("value_norm_weighting_similarity_per_layer", norm_similarity);
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -568,7 +568,7 @@ for name, score in scores.items():
                                         occlusion_labels) for k in ks]
     print(f"{name:<22}" + "  ".join(f"k={k}: {a:.1%}" for k, a in zip(ks, occluded_accuracy[name])))
 course_utils.record("occlusion_k", ks)
-course_utils.record("occlusion_accuracy", occluded_accuracy)
+course_utils.record("occlusion_accuracy", occluded_accuracy);
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -655,7 +655,7 @@ else:
 #   projected (notebook 03). Averaging heads is a choice of *rollout*, made for the picture.
 
 # %%
-course_utils.record("notebook_seconds", round(time.perf_counter() - notebook_start, 1))
+course_utils.record("notebook_seconds", round(time.perf_counter() - notebook_start, 1));
 
 # %% [markdown]
 # ## Summary
