@@ -172,18 +172,19 @@ np.testing.assert_allclose(attentions.sum(axis=-1), 1.0, atol=1e-5)
 # %%
 example = 0
 raw = rollout.cls_attention_maps(attentions[:, example])  # (layers, heads, 7, 7)
-fig, axes = plt.subplots(n_layers, n_heads + 2, figsize=(1.9 * (n_heads + 2), 1.9 * n_layers))
+fig, axes = plt.subplots(n_layers, n_heads + 2, figsize=(1.9 * (n_heads + 2), 2.2 * n_layers))
 for layer in range(n_layers):
     axes[layer, 0].imshow(images[example])
     for head in range(n_heads):
-        axes[layer, head + 1].imshow(raw[layer, head], cmap="viridis")
-        axes[layer, head + 1].set_title(f"layer {layer + 1}, head {head + 1}", fontsize=7)
-    axes[layer, -1].imshow(raw[layer].mean(axis=0), cmap="viridis")
-    axes[layer, -1].set_title(f"layer {layer + 1}, head mean", fontsize=7)
+        axes[layer, head + 1].imshow(raw[layer, head], cmap="viridis", vmin=0)
+        axes[layer, head + 1].set_title(f"layer {layer + 1}, head {head + 1}\nmax {raw[layer, head].max():.2f}",
+                                        fontsize=7)
+    axes[layer, -1].imshow(raw[layer].mean(axis=0), cmap="viridis", vmin=0)
+    axes[layer, -1].set_title(f"layer {layer + 1}, head mean\nmax {raw[layer].mean(axis=0).max():.2f}", fontsize=7)
 for ax in axes.ravel():
     ax.set_xticks([]), ax.set_yticks([])
 fig.suptitle(f"Class-token attention over the 7×7 patches ({source_names[labels[example]]}); "
-             "colour = attention weight, each panel scaled to its own maximum", fontsize=9)
+             "colour = attention weight, each panel scaled from 0 (dark) to its own max (yellow)", fontsize=9)
 plt.tight_layout()
 plt.show()
 
@@ -463,15 +464,15 @@ for i in range(n_maps):
     axes[0, i].set_title(source_names[labels[i]], fontsize=8)
     axes[1, i].imshow(masks[i], cmap="inferno", vmin=0, vmax=1)
     random_mask = rollout.cls_mask(rollout.attention_rollout(random_attention_maps[:, i]))
-    axes[2, i].imshow(random_mask, cmap="inferno", vmin=0, vmax=1)
+    shown = axes[2, i].imshow(random_mask, cmap="inferno", vmin=0, vmax=1)
     axes[2, i].set_title(f"r = {rollout.map_similarity(masks[i], random_mask):+.2f}", fontsize=8)
 for ax in axes.ravel():
     ax.set_xticks([]), ax.set_yticks([])
 axes[0, 0].set_ylabel("image")
 axes[1, 0].set_ylabel("pretrained ViT\nrollout mask")
 axes[2, 0].set_ylabel("random-weights ViT\nrollout mask")
+fig.colorbar(shown, ax=axes[1:, :], shrink=0.8, label="rollout, scaled to max 1")
 fig.suptitle("The same rollout on a trained and an untrained ViT (r: Pearson correlation of the masks)")
-plt.tight_layout()
 plt.show()
 
 # %% [markdown]
