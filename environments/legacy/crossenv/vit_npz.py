@@ -1,11 +1,13 @@
 """Export a vit-keras model's weights in Google's ``.npz`` layout (works with vit-keras 0.1.2
 and 0.2.0, Keras 2 and Keras 3).
 
-Why this format: it is the one file both vit-keras versions can load
-(``vit_keras.utils.load_weights_numpy``, the loader behind ``vit_b32(pretrained=True)``).
-Keras ``.h5`` weights do not travel between the versions: 0.1.2 names its layers
-``Transformer/encoderblock_0`` and Keras 3 forbids ``/`` in names, so 0.2.0 renamed them
-``Transformer_encoderblock_0``.
+Why this format: both vit-keras versions load it by name with their own loader
+(``vit_keras.utils.load_weights_numpy``, the loader behind ``vit_b32(pretrained=True)``), and
+it is the format of Google's released weights. The layer names themselves differ (0.1.2:
+``Transformer/encoderblock_0``; Keras 3 forbids ``/``, so 0.2.0: ``Transformer_encoderblock_0``),
+so code that looks layers up by name does not travel. Keras weight files do travel too, but
+only by layer order into an identically built model (tested in
+``tests/test_vit_keras_versions.py::test_keras_weight_files_travel_both_ways``).
 
 Pure NumPy plus ``layer.get_weights()``; imported by scripts in both environments.
 """
