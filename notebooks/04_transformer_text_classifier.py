@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3.11 (transformers-course)
 #     language: python
@@ -78,7 +80,7 @@ print(f"positive reviews: {positive_fraction:.1%} of the data; always answering 
 for text, label in zip(reviews.x_train[:3], y_train[:3]):
     print(f"  [{reviews.class_names[label]}] {text}")
 course_utils.record("positive_fraction", positive_fraction)
-course_utils.record("majority_class_test_accuracy", majority_accuracy)
+course_utils.record("majority_class_test_accuracy", majority_accuracy);
 
 # %% [markdown]
 # A network reads numbers, not words. `keras.layers.TextVectorization` lower-cases the text,
@@ -222,18 +224,19 @@ assert at.loc[("no skip connections", 2), "between_tokens"] > 0.9  # collapsed a
 assert at.loc[("post-LN (seed)", 2), "between_tokens"] < 0.6 and at.loc[("post-LN (seed)", 1), "with_own_input"] > 0.5
 assert abs(at.loc[("no skip connections", 1), "with_own_input"]) < 0.2
 assert at.loc[("pre-LN", 8), "with_own_input"] > at.loc[("post-LN (seed)", 8), "with_own_input"]
-course_utils.record("skip_experiment", skips.round(3).to_dict(orient="list"))
+course_utils.record("skip_experiment", skips.round(3).to_dict(orient="list"));
 
 # %% [markdown]
 # Without skip connections, one block already forgets its input (cosine ≈ 0) and after two
 # blocks every token is the same vector: attention averages tokens, and nothing brings the
-# individual token back. A network like that cannot be trained to use word order or word
-# identity, however long we train. The skip connections keep each token's own vector in the
-# sum, so a stack stays informative, and its gradients have a direct path back to the
-# embeddings. The table also shows the limit of post-LN: normalising the sum at every block
-# slowly dilutes the input too (deep post-LN stacks need learning-rate warm-up to train),
-# while pre-LN keeps more of it at depth 8 and 16: the reason later models moved the
-# LayerNorm. The seed's classifier has one block, where post-LN is no problem.
+# individual token back. Training such a stack has to start from outputs that no longer
+# depend on which token is where, with a training signal that must pass through every block
+# to reach the embeddings; deep stacks like that are very hard to train. The skip
+# connections keep each token's own vector in the sum, so a stack stays informative, and its
+# gradients have a direct path back to the embeddings. The table also shows the limit of
+# post-LN: normalising the sum at every block slowly dilutes the input too (deep post-LN
+# stacks need learning-rate warm-up to train), while pre-LN keeps more of it at depth 8 and
+# 16: the reason later models moved the LayerNorm. The seed's classifier has one block, where post-LN is no problem.
 
 # %% [markdown]
 # ## 3. Exercise: write the `TransformerBlock`
@@ -353,7 +356,9 @@ for name, run in runs.items():
     assert run["test_accuracy"] > majority_accuracy + 0.05, f"{name} should beat the majority class"
 course_utils.record("accuracy_table", table.reset_index().to_dict(orient="records"))
 course_utils.record("transformer_test_accuracy", transformer_accuracy)
-gaps = {name: transformer_accuracy - run["test_accuracy"] for name, run in runs.items() if name != "Transformer (seed)"}
+n_test = len(y_test)  # gaps counted in test reviews, so that a tie is exactly 0
+gaps = {name: (round(transformer_accuracy * n_test) - round(run["test_accuracy"] * n_test)) / n_test
+        for name, run in runs.items() if name != "Transformer (seed)"}
 course_utils.record("transformer_minus_baseline", gaps)
 for name, gap in gaps.items():
     print(f"Transformer (seed) vs {name}: {100 * gap:+.1f} points")
@@ -396,13 +401,20 @@ overfit = seed_history["accuracy"][-1] - seed_history["val_accuracy"][-1]
 print(f"* all five models lie within {100 * spread:.1f} points of each other ({table.test_accuracy.min():.1%} .. {table.test_accuracy.max():.1%}),"
       f" {100 * (transformer_accuracy - majority_accuracy):.0f} points above the majority class;")
 print(f"* {compare('TF-IDF 1-2 grams + logistic regression', 'Transformer (seed)')}, with a {tfidf_seconds:.1f} s fit and no training loop;")
-print(f"* {compare('Transformer (seed)', 'bag of embeddings (no attention)')}: attention adds little on these snippets;")
+attention_gain = gaps["bag of embeddings (no attention)"]
+print(f"* {compare('Transformer (seed)', 'bag of embeddings (no attention)')}: "
+      + ("attention adds little on these snippets;" if abs(attention_gain) < 0.02 else "the attention block makes a difference here;"))
 print(f"* {compare('Transformer (seed)', 'BiLSTM(32)')}; {compare('Transformer (seed)', 'Transformer, padding masked')};")
 print(f"* the seed Transformer's last-epoch training accuracy exceeds its validation accuracy by {100 * overfit:.0f} points (overfitting);")
 print("* seconds per epoch: " + ", ".join(f"{name} {run['seconds_per_epoch']:.1f}" for name, run in keras_runs.items()))
-print(f"  (the design measured on this split: TF-IDF 77.7 %, seed Transformer 76.4 %, BiLSTM 76.2 %)")
+# Binomial noise: one accuracy near p on n test reviews varies by sqrt(p (1 - p) / n); a gap between two, by about sqrt(2) times that.
+noise_of_gap = np.sqrt(2 * transformer_accuracy * (1 - transformer_accuracy) / n_test)
+print(f"* the standard error of a gap between two accuracies on {n_test:,} test reviews is about {100 * noise_of_gap:.1f} points: "
+      "smaller gaps are within the noise of one run.")
+course_utils.record("standard_error_of_accuracy_gap", noise_of_gap)
 assert spread < 0.08 and overfit > 0.05
-course_utils.record("accuracy_spread_all_models", spread)
+assert gaps["Transformer, padding masked"] > -2 * noise_of_gap  # the text below: masking does not buy accuracy here
+course_utils.record("accuracy_spread_all_models", spread);
 
 # %% [markdown]
 # How to read this:
@@ -415,6 +427,10 @@ course_utils.record("accuracy_spread_all_models", spread)
 # * The training accuracy (dotted) races ahead of the validation accuracy: the 640,000
 #   embedding parameters memorise 9,000 short reviews within two or three epochs, which is why
 #   each model keeps its best validation epoch.
+# * Masking the padding is the correct thing to do (the same review then gets the same
+#   answer however much padding its batch has, notebook 02), but it does not buy accuracy
+#   here: compare its gap with the standard error printed above. Without the mask, every review
+#   of a given length carries the same padding, so the model can learn to live with it.
 # * Seconds per epoch are this machine's: with 64 positions the attention block is a few
 #   matrix products, while the LSTM walks 64 steps in each direction (notebooks 01 and 03
 #   measure how that changes with the length).
@@ -537,10 +553,17 @@ fig.tight_layout()
 plt.show()
 
 # %%
+ratios = {}
 for group in ["contrast word", "negation"]:
-    ratio = errors.loc[group, "transformer_error"] / errors.loc["all test reviews", "transformer_error"]
-    print(f"{group}: the Transformer's error rate is {ratio:.2f}x its overall rate "
-          f"(TF-IDF: {errors.loc[group, 'tfidf_error'] / errors.loc['all test reviews', 'tfidf_error']:.2f}x)")
+    ratios[group] = {model: errors.loc[group, column] / errors.loc["all test reviews", column]
+                     for model, column in [("Transformer", "transformer_error"), ("TF-IDF", "tfidf_error")]}
+    print(f"{group}: the Transformer's error rate is {ratios[group]['Transformer']:.2f}x its overall rate "
+          f"(TF-IDF: {ratios[group]['TF-IDF']:.2f}x)")
+course_utils.record("error_rate_ratio_to_overall", ratios)
+# What the text below states: contrast and negation are harder than average for both models,
+# and the two models share most of their mistakes (chance overlap would be TF-IDF's error rate).
+assert all(ratio > 1 for group in ratios.values() for ratio in group.values()), ratios
+assert both > 0.5 > errors.loc["all test reviews", "tfidf_error"]
 
 # %% [markdown]
 # What the error analysis says: the two very different models share most of their mistakes
@@ -580,7 +603,7 @@ print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); predictions afte
 for sentence in ["A gripping, beautifully acted film.", "Dull, predictable and far too long."]:
     p = reloaded.predict(vectorize(np.array([sentence])), verbose=0)[0]  # new text: vectorize, then the loaded model
     print(f"p(positive) = {p[1]:.2f}: {sentence}")
-course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after).max()))
+course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after).max()));
 
 # %% [markdown]
 # ## 7. When a pretrained Transformer is the better choice
@@ -638,7 +661,9 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   {'model':<42s} {'acc':>6s} {'params':>10s} {'s/epoch':>8s}
   """ + "\n  ".join(lines) + f"""
 * The Transformer minus each baseline (points): """ + ", ".join(f"{k} {100 * v:+.1f}" for k, v in results["transformer_minus_baseline"].items()) + f"""
+  (standard error of such a gap: about {100 * results['standard_error_of_accuracy_gap']:.1f} points)
 * Trained attention: {results['attention_share_on_padding']:.0%} of a real word's attention on padding (seed model, no mask);
   normalised entropy {results['attention_normalised_entropy']:.3f} (1 = uniform).
-* {results['share_of_transformer_errors_also_tfidf_errors']:.0%} of the Transformer's test errors are also TF-IDF errors.
+* {results['share_of_transformer_errors_also_tfidf_errors']:.0%} of the Transformer's test errors are also TF-IDF errors; error rate relative to the overall rate
+  (Transformer / TF-IDF): contrast word {results['error_rate_ratio_to_overall']['contrast word']['Transformer']:.2f}x / {results['error_rate_ratio_to_overall']['contrast word']['TF-IDF']:.2f}x, negation {results['error_rate_ratio_to_overall']['negation']['Transformer']:.2f}x / {results['error_rate_ratio_to_overall']['negation']['TF-IDF']:.2f}x.
 * .keras round trip: max abs difference of predictions {results['keras_round_trip_max_abs_diff']}.""")
