@@ -266,10 +266,11 @@ def make_dataset(images: np.ndarray, labels: np.ndarray | None = None, image_siz
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    if labels is None:
-        ds = ds.map(lambda x: prepare_images(x, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(lambda x, y: (prepare_images(x, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
+
+    def prepare(image, label=None):
+        return prepare_images(image, image_size) if label is None else (prepare_images(image, image_size), label)
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -312,10 +312,10 @@ course_utils.record("position_similarity_by_distance", by_distance)
 
 # %% [markdown]
 # The pretrained embeddings did learn the grid: neighbouring patches have more similar
-# position vectors than distant ones, and the maps show blobs around each patch, while the
-# untrained ones are noise. The structure is weaker than in the paper's figure (ViT-L/16
-# trained on 300 million images): with 27,000 small, centred images there is less to learn
-# from, which is the data-hunger story of section 8 in miniature.
+# position vectors than distant ones; the maps show bright spots near each patch and stripes
+# along its column and row, while the untrained ones are noise. The structure is weaker than
+# in the paper's figure (ViT-L/16 trained on 300 million images): with 27,000 small, centred
+# images there is less to learn from, which is the data-hunger story of section 8 in miniature.
 #
 # ## 6. The encoder block: the same as notebook 04, with LayerNorm moved
 #
