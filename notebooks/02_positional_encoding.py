@@ -212,9 +212,9 @@ fig.colorbar(image, ax=ax_map, label="value")
 for column in (0, 1, 10, 30):
     kind = "sin" if column % 2 == 0 else "cos"
     wavelength = 2 * np.pi * 10000 ** ((column - column % 2) / 64)
-    ax_lines.plot(pe[:, column], label=f"dim {column} ({kind}, wavelength {wavelength:.0f})")
-ax_lines.set(title="Each pair of dimensions turns at its own speed", xlabel="position", ylabel="value")
-ax_lines.legend(fontsize=8, loc="lower left"); plt.tight_layout(); plt.show()
+    ax_lines.plot(pe[:, column], ".-" if column < 2 else "-", label=f"dim {column} ({kind}, wavelength {wavelength:.1f} positions)")
+ax_lines.set(title="Each pair of dimensions turns at its own speed", xlabel="position", ylabel="value", ylim=(-1.1, 2.0), yticks=[-1, -0.5, 0, 0.5, 1])  # room above for the legend
+ax_lines.legend(fontsize=8, loc="upper right", ncol=2); plt.tight_layout(); plt.show()
 
 # %% [markdown]
 # ### Similarity depends on the offset, not on the absolute position
@@ -315,6 +315,11 @@ assert closest["all 32 pairs"][0] > 10 * max(closest["fastest pair only"][0], cl
 #         x = self.token_emb(x)
 #         return x + positions
 # ```
+#
+# This is the pattern of every custom Keras layer: `__init__` creates the sublayers (here two
+# `Embedding` tables, whose weights are made when the layer first sees an input), and `call`
+# defines the **forward pass**, what the layer computes from its input each time the model
+# runs: look up the token vectors, look up the vectors of positions `0 .. length-1`, add.
 #
 # The course's version (`course_utils.layers`) keeps that logic and adds what a Keras 3 layer
 # needs: it passes `**kwargs` (name, dtype) to the base class, computes with `keras.ops`,
@@ -430,7 +435,8 @@ for position in ("none", "learned", "sinusoidal"):
     print(f"{position:10s} validation accuracy per epoch: {val}; test accuracy {test_accuracy[position]:.3f}")
 
 majority = max(reviews.y_test.mean(), 1 - reviews.y_test.mean())
-stderr = np.sqrt(0.75 * 0.25 / len(reviews.y_test))
+typical_accuracy = float(np.mean(list(test_accuracy.values())))
+stderr = np.sqrt(typical_accuracy * (1 - typical_accuracy) / len(reviews.y_test))  # binomial noise of one accuracy
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.bar(list(test_accuracy), [100 * a for a in test_accuracy.values()], yerr=100 * stderr, color=["tab:gray", "tab:purple", "tab:orange"])
 ax.axhline(100 * majority, color="black", ls="--", lw=1, label=f"majority class ({majority:.1%})")
@@ -479,6 +485,8 @@ plt.tight_layout(); plt.show()
 for name, values in neighbour_similarity.items():
     print(f"{name:28s} mean cosine similarity: neighbours {values['offset 1']:.3f}, 10+ apart {values['offset >= 10']:.3f}")
 course_utils.record("position_similarity", neighbour_similarity);
+# The text below: after 3 epochs the learned vectors have little of the sinusoids' smooth structure.
+assert neighbour_similarity["learned (trained 3 epochs)"]["offset 1"] < 0.5 < neighbour_similarity["sinusoidal"]["offset 1"]
 
 # %% [markdown]
 # The sinusoidal vectors have their smooth structure by construction. The learned ones start
