@@ -298,8 +298,9 @@ assert attention_spread < 10  # attention: no decay with distance (vs many order
 # vectors, as in real text where the words in between carry meaning.
 #
 # For each distance, each model is trained **from scratch on the same budget**: the same
-# training sequences (200 batches of 64, seen once), the same optimiser (Adam, learning
-# rate 3e-3, gradients clipped to norm 1), then tested on 1,000 new sequences.
+# number of freshly drawn training sequences (200 batches of 64, each seen once), the same
+# optimiser (Adam, learning rate 3e-3, gradients clipped to norm 1), then tested on 1,000
+# new sequences.
 # Three models of a few thousand parameters:
 #
 # - `SimpleRNN(32)` and `LSTM(32)`, reading the sequence and classifying their last state;
