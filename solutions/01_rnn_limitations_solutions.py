@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3.11 (transformers-course)
 #     language: python
@@ -67,4 +69,4 @@ difference = np.abs(rnn_forward(x, W_x, W_h, b) - np.asarray(layer(x))).max()
 print(f"own rnn_forward vs keras.layers.SimpleRNN over 200 steps: max abs difference {difference:.1e}")
 assert difference < 1e-4
 course_utils.record("exercise_passed", bool(result.passed))
-course_utils.record("own_vs_keras_max_abs_diff_200_steps", difference)
+course_utils.record("own_vs_keras_max_abs_diff_200_steps", difference);

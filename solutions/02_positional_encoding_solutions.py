@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3.11 (transformers-course)
 #     language: python
@@ -63,4 +65,4 @@ for length, depth in [(50, 32), (20, 7)]:
 print("own positional_encoding vs SinusoidalPositionEncoding, max abs difference:", differences)
 assert max(differences.values()) < 1e-5
 course_utils.record("exercise_passed", bool(result.passed))
-course_utils.record("own_vs_layer_max_abs_diff", differences)
+course_utils.record("own_vs_layer_max_abs_diff", differences);

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3.11 (transformers-course)
 #     language: python
@@ -81,4 +83,4 @@ difference = np.abs(ops.convert_to_numpy(ours(x, training=False)) - ops.convert_
 print(f"max abs difference from course_utils.layers.TransformerBlock: {difference:.1e}")
 assert difference < 1e-5
 course_utils.record("exercise_passed", bool(result.passed))
-course_utils.record("max_abs_diff_vs_course_block", difference)
+course_utils.record("max_abs_diff_vs_course_block", difference);
