@@ -272,7 +272,11 @@ check_transformer_block(TransformerBlock);
 # %% [markdown]
 # The rest of the notebook uses the course's block, `course_utils.layers.TransformerBlock`
 # (the same code, plus `get_config` for saving, padding-mask support and a `key_dim` option;
-# solution in `solutions/`).
+# solution in `solutions/`). Its forward pass, with the seed's two "weird connections"
+# (`inputs + attn_output`, `out1 + ffn_output`), to compare with yours once the checker passes:
+
+# %%
+display(Code(inspect.getsource(blocks.TransformerBlock.call), language="python"))
 
 # %% [markdown]
 # ## 4. Training the seed's classifier, and three baselines in the same run
