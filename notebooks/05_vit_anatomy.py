@@ -99,7 +99,7 @@ for k in (0, 9, 48):
     assert np.array_equal(boot_patches[0, k], boot_rgb[0, 4 * r : 4 * r + 4, 4 * c : 4 * c + 4].reshape(-1))
     assert np.array_equal(photo_patches[0, k], photo_224[0, 32 * r : 32 * r + 32, 32 * c : 32 * c + 32].reshape(-1))
 course_utils.record("patches_fashion", list(boot_patches.shape[1:]))
-course_utils.record("patches_photo_vit_b32", list(photo_patches.shape[1:]))
+course_utils.record("patches_photo_vit_b32", list(photo_patches.shape[1:]));
 
 
 # %%
@@ -193,7 +193,7 @@ dense_out = dense(cv.extract_patches(boot_rgb / 127.5 - 1, 4))  # (1, 49, 64)
 diff_random = float(np.max(np.abs(ops.reshape(conv_out, (1, 49, 64)) - dense_out)))
 print(f"Conv2D(kernel=stride=4) vs extract_patches + Dense, random weights: max abs difference {diff_random:.1e}")
 assert diff_random < 1e-5
-course_utils.record("patch_embedding_conv_vs_dense_max_abs_diff", diff_random)
+course_utils.record("patch_embedding_conv_vs_dense_max_abs_diff", diff_random);
 
 # %%
 tiny_vit = cv.load_tiny_vit()  # the pretrained classifier (sha256 checked against its card)
@@ -211,7 +211,7 @@ ours = ops.matmul(cv.extract_patches(images, 4), w.reshape(48, 64)) + b
 diff_vit = float(np.max(np.abs(vit_embedded - ours)))
 print(f"pretrained tiny ViT: embedding layer vs extract_patches @ kernel + bias: max abs difference {diff_vit:.1e}")
 assert diff_vit < 1e-5
-course_utils.record("patch_embedding_vit_keras_max_abs_diff", diff_vit)
+course_utils.record("patch_embedding_vit_keras_max_abs_diff", diff_vit);
 
 # %% [markdown]
 # ## 4. The class token
@@ -308,7 +308,7 @@ plt.show()
 near, far = by_distance["pretrained"][0], float(np.mean(by_distance["pretrained"][3:]))
 assert near > far + 0.05, (near, far)  # trained: neighbours are more alike than distant patches
 assert max(abs(v) for v in by_distance["untrained"]) < 0.05  # untrained: no structure at all
-course_utils.record("position_similarity_by_distance", by_distance)
+course_utils.record("position_similarity_by_distance", by_distance);
 
 # %% [markdown]
 # The pretrained embeddings did learn the grid: neighbouring patches have more similar
@@ -382,7 +382,7 @@ assert tuple(vit_attention.shape) == (16, 4, 50, 50)  # and it returns the atten
 course_utils.record("block_pre_ln_vs_vit_keras_max_abs_diff", diff_pre)
 course_utils.record("block_post_ln_vs_vit_keras_max_abs_diff", diff_post)
 course_utils.record("block_parameters", vit_block.count_params())
-course_utils.record("block_parameters_seed_key_dim", seed_block.count_params())
+course_utils.record("block_parameters_seed_key_dim", seed_block.count_params());
 
 # %% [markdown]
 # Same parameters, same numbers once arranged the ViT way: the encoder block of a ViT is
@@ -437,7 +437,7 @@ print(f"...but with position embeddings the tokens are not a shifted copy: relat
 print(f"image shifted by 2 px: the patches are cut differently, content tokens change by {moved['2px content']:.0%}")
 assert conv_gap < 1e-5 and content_gap < 1e-5 and moved["4px"] > 0.1 and moved["2px content"] > 0.1
 course_utils.record("conv_shift_equivariance_max_abs_diff", conv_gap)
-course_utils.record("vit_tokens_relative_change_after_shift", moved)
+course_utils.record("vit_tokens_relative_change_after_shift", moved);
 
 # %% [markdown]
 # The convolution is equivariant to any shift (away from the border); the ViT's tokens are
@@ -520,7 +520,7 @@ for n in sizes:
               f"({hunger['seconds'][name][-1]:.1f} s)")
 gaps = [cnn - vit for cnn, vit in zip(hunger["small CNN"], hunger["tiny ViT"])]
 hunger["gap_cnn_minus_vit"] = gaps
-course_utils.record("data_hunger", hunger)
+course_utils.record("data_hunger", hunger);
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -591,7 +591,7 @@ lost = {name: acc[0] - acc[-1] for name, acc in shift_accuracy.items()}
 steeper = max(lost, key=lost.get)
 print(f"At {shifts[-1]} px the {steeper} lost more ({100 * lost[steeper]:.1f} points) than the "
       f"{min(lost, key=lost.get)} ({100 * min(lost.values()):.1f} points).")
-course_utils.record("shift_accuracy_lost_at_max_shift", lost)
+course_utils.record("shift_accuracy_lost_at_max_shift", lost);
 
 # %% [markdown]
 # Neither model was trained on shifted images, and both lose accuracy. The CNN's inductive

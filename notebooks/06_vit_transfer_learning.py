@@ -79,7 +79,7 @@ notebook_start = time.perf_counter()
 # %%
 backbone, info = cv.load_backbone(image_size=224, google=course_utils.pick(default=False, full=True))
 print(info)
-course_utils.record("backbone", info.name)
+course_utils.record("backbone", info.name);
 
 # %% [markdown]
 # `include_top=False` removes the classification layer (`head`) and keeps what comes before
@@ -348,7 +348,7 @@ gain = {name: mean[name] - mean["from scratch"] for name in ("feature extraction
 course_utils.record("transfer", {"images_per_class": sizes, "draws": draws, "steps": steps, "head_steps": head_steps,
                                  "test_images": len(test_labels),
                                  **{name: values.tolist() for name, values in mean.items()},
-                                 "gain_over_scratch": {name: g.tolist() for name, g in gain.items()}})
+                                 "gain_over_scratch": {name: g.tolist() for name, g in gain.items()}});
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -459,7 +459,7 @@ print(f"Keras 3 AdamW(weight_decay={tfa_weight_decay / learning_rate:g}) removes
 assert abs(same_number - learning_rate * tfa_weight_decay) < 1e-9
 assert abs(converted - tfa_weight_decay) < 1e-7
 course_utils.record("adamw_decay_per_step", {"tfa_weight_decay": tfa_weight_decay, "learning_rate": learning_rate,
-                                             "keras_same_number": same_number, "keras_converted": converted})
+                                             "keras_same_number": same_number, "keras_converted": converted});
 
 # %% [markdown]
 # With a learning-rate schedule the two also differ over time: Keras 3 decays less as the
@@ -492,7 +492,7 @@ else:
         ("the backbone is not Google's ViT-B/32 (make fetch NAME=vit-b32)", info.kind != "google"),
         ("the flower photos are not in the cache (make fetch NAME=flowers)", not is_cached("flowers"))) if missing]
     print("Flower photos with ViT-B/32: skipped, because " + "; ".join(reasons) + ".")
-course_utils.record("flowers_ran", bool(run_flowers))
+course_utils.record("flowers_ran", bool(run_flowers));
 
 # %% [markdown]
 # ## Summary

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3.11 (transformers-course)
 #     language: python
@@ -69,4 +71,4 @@ difference = float(np.max(np.abs(ops.convert_to_numpy(mine - theirs))))
 print(f"own extract_patches + Dense == vit-keras embedding (Conv2D): max abs difference {difference:.1e}")
 assert difference < 1e-5
 course_utils.record("exercise_passed", bool(result.passed))
-course_utils.record("patch_embedding_max_abs_diff", difference)
+course_utils.record("patch_embedding_max_abs_diff", difference);

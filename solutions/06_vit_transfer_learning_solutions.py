@@ -89,4 +89,4 @@ accuracy = float(np.mean(np.argmax(scores, axis=-1) == y_test[test]))
 print(f"feature extraction, 25 images per class: test accuracy {accuracy:.1%} on 1,000 target test images (chance 20%)")
 assert accuracy > 0.5
 course_utils.record("exercise_passed", bool(result.passed))
-course_utils.record("transfer_accuracy_25_per_class", accuracy)
+course_utils.record("transfer_accuracy_25_per_class", accuracy);
