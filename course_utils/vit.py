@@ -33,6 +33,8 @@ import numpy as np
 
 from course_utils.data import FASHION_CLASSES, REGISTRY, CourseDataError, cached_path, file_digest, is_cached
 from course_utils.paths import data_dir
+from course_utils.profile import PROFILE
+from course_utils.rollout import attention_rollout  # re-exported: notebook 07's rollout, public here too
 
 __all__ = [
     "BackboneInfo",
@@ -49,6 +51,7 @@ __all__ = [
     "google_weights_available",
     "has_top",
     "keras_weights_dir",
+    "attention_rollout",
     "load_backbone",
     "load_flower_photos",
     "load_tiny_vit",
@@ -418,8 +421,12 @@ class BackboneInfo:
         )
 
 
-def load_backbone(image_size: int = 224, activation: str = "linear", google: bool = True):
+def load_backbone(image_size: int = 224, activation: str = "linear", google: bool | None = None):
     """A pretrained ViT without its top, and a :class:`BackboneInfo` saying which and why.
+
+    ``google=None`` (the default) follows the profile: Google's ViT-B/32 only with
+    ``COURSE_PROFILE=full`` (at 224×224 it is far too slow for the default profile's
+    budgets on a laptop CPU), the tiny ViT otherwise.
 
     With ``google=True`` and ViT-B/32's weights in the course cache, this is the seed's call::
 
@@ -430,6 +437,9 @@ def load_backbone(image_size: int = 224, activation: str = "linear", google: boo
     Otherwise it is the course's tiny ViT (:func:`load_tiny_vit`), whose input is 28×28
     whatever ``image_size`` says: the pipeline must resize to ``info.image_size``.
     """
+    chosen_by_profile = google is None
+    if chosen_by_profile:
+        google = PROFILE == "full"
     if google and google_weights_available():
         from vit_keras import vit
 
@@ -451,6 +461,9 @@ def load_backbone(image_size: int = 224, activation: str = "linear", google: boo
                   "(`make fetch NAME=vit-b32` fetches them again)")
     elif google:
         reason = "Google's ViT-B/32 weights are not in the course cache (`make fetch NAME=vit-b32` adds them, about 340 MB)"
+    elif chosen_by_profile:
+        cached = "in the cache" if google_weights_available() else "after `make fetch NAME=vit-b32`"
+        reason = f"the default profile uses the tiny ViT (COURSE_PROFILE=full uses Google's ViT-B/32 {cached})"
     elif google_weights_available():
         reason = "asked for the tiny ViT (google=False), although Google's ViT-B/32 weights are in the cache"
     else:

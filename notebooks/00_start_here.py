@@ -159,9 +159,9 @@ print(f"median review length: {np.median(words):.0f} words; 95% of reviews have 
 # %% [markdown]
 # ## The weights you will use
 #
-# Notebooks 05-07 need a pretrained Vision Transformer. Google's ViT-B/32 (about 340 MB)
-# is used when it is in the cache (`make fetch NAME=vit-b32`); otherwise the course's own
-# tiny ViT, pretrained on five Fashion-MNIST classes by `python -m course_utils.pretrain`
+# Notebooks 05-07 need a pretrained Vision Transformer. With the `full` profile, Google's
+# ViT-B/32 (about 340 MB) is used when it is in the cache (`make fetch NAME=vit-b32`);
+# otherwise, and always in the default profile, the course's own tiny ViT, pretrained on five Fashion-MNIST classes by `python -m course_utils.pretrain`
 # and shipped with the course (its sha256 is verified on load).
 
 # %%

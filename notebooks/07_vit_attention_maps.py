@@ -599,13 +599,15 @@ for k in (8, 12, 16):
                                             at_k["random patches"]), (k, at_k)
 
 # %% [markdown]
-# ## 8. Real photos with Google's ViT-B/32 (when its weights are in the cache)
+# ## 8. Real photos with Google's ViT-B/32 (full profile, when its weights are in the cache)
 #
-# With `make fetch NAME=vit-b32`, `load_backbone()` returns Google's ViT-B/32 through the
-# seed's own `vit.vit_b32(..., pretrained=True, include_top=False)` call, and the same
+# With `COURSE_PROFILE=full` and `make fetch NAME=vit-b32`, `load_backbone()` returns
+# Google's ViT-B/32 through the seed's own `vit.vit_b32(..., pretrained=True,
+# include_top=False)` call, and the same
 # `attention_map` runs on real photos shipped inside scikit-learn and scikit-image (cropped
-# square, since the model's input is square). Without those weights the tiny Fashion-MNIST
-# model has nothing to say about photos, so this section only says which backbone it found.
+# square, since the model's input is square). In the default profile, or without those
+# weights, the tiny Fashion-MNIST model has nothing to say about photos, so this section
+# only says which backbone it found.
 
 # %%
 backbone, backbone_info = load_backbone(image_size=224)

@@ -115,13 +115,23 @@ def test_remove_top_equals_include_top_false():
 def test_load_backbone_falls_back_to_the_tiny_vit(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # an empty course cache
     assert not cv.google_weights_available()
-    model, info = cv.load_backbone(image_size=224)
+    model, info = cv.load_backbone(image_size=224, google=True)
     assert info.kind == "tiny" and info.image_size == 28 and info.hidden_size == 64
     assert tuple(model.output_shape) == (None, 64) and not cv.has_top(model)
     line = str(info)
     assert "\n" not in line and "tiny ViT" in line and "not in the course cache" in line and "make fetch NAME=vit-b32" in line
     _, info = cv.load_backbone(google=False)
     assert info.kind == "tiny" and "google=False" in str(info)
+
+
+def test_load_backbone_follows_the_profile_by_default(google_cache, monkeypatch):
+    """Google's weights are cached, yet the default profile keeps the tiny ViT (budgets)."""
+    monkeypatch.setattr(cv, "PROFILE", "default")
+    _, info = cv.load_backbone(image_size=64)
+    assert info.kind == "tiny" and "default profile" in str(info) and "in the cache" in str(info)
+    monkeypatch.setattr(cv, "PROFILE", "full")
+    _, info = cv.load_backbone(image_size=google_cache[3])
+    assert info.kind == "google"
 
 
 def _small_google_npz(path: Path, hidden: int, layers: int, image_size: int) -> keras.Model:
@@ -186,7 +196,7 @@ def test_load_backbone_uses_google_weights_through_the_seeds_call(google_cache):
     (keras_home / "weights").mkdir()
     (keras_home / "weights" / cv.GOOGLE_B32_FILE).write_bytes(b"a stale or partial download")
     assert cv.keras_weights_dir() == keras_home / "weights"
-    model, info = cv.load_backbone(image_size=image_size)
+    model, info = cv.load_backbone(image_size=image_size, google=True)
     assert info.kind == "google" and info.image_size == image_size and "course cache" in str(info)
     placed = keras_home / "weights" / cv.GOOGLE_B32_FILE
     assert placed.resolve() == npz.resolve()  # the verified file replaced the stale one
@@ -200,7 +210,7 @@ def test_load_backbone_falls_back_when_google_weights_fail_their_sha256(google_c
     data = bytearray(npz.read_bytes())
     data[-10] ^= 0xFF
     npz.write_bytes(bytes(data))
-    _, info = cv.load_backbone(image_size=64)
+    _, info = cv.load_backbone(image_size=64, google=True)
     assert info.kind == "tiny" and "sha256" in str(info)
     with pytest.raises(CourseDataError, match="make fetch NAME=vit-b32"):
         cv.place_google_weights()
@@ -314,7 +324,7 @@ def _small_flower_archive(tmp_path: Path) -> Path:
 def test_flowers_transfer_runs_the_full_profile_path(google_cache, tmp_path):
     """Notebook 06's full-profile section: the Google backbone (small stand-in) + flowers, both stages."""
     _, _, _, image_size = google_cache
-    backbone, info = cv.load_backbone(image_size=image_size)
+    backbone, info = cv.load_backbone(image_size=image_size, google=True)
     assert info.kind == "google"
     archive = _small_flower_archive(tmp_path / "flowers")
     result = cv.flowers_transfer(backbone, image_size=image_size, feature_epochs=1, fine_tune_epochs=1,
