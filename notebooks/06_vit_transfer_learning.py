@@ -101,6 +101,49 @@ print(f"features {tuple(features.shape)}; head(features) vs the classifier's log
 assert tuple(features.shape) == (64, 64) and top_gap < 1e-5
 
 # %% [markdown]
+# ### The vit-keras family: B16, B32, L16, L32
+#
+# `vit_keras.vit` offers four pretrained sizes, named as in the ViT paper: **B**ase (12
+# layers, width 768, 12 heads) or **L**arge (24 layers, width 1024, 16 heads), with patches
+# of **16** or **32** pixels. The seed's arguments: `image_size` (a multiple of the patch
+# size; vit-keras interpolates the pretrained position embeddings to the new grid),
+# `pretrained` (load Google's weights), `include_top` (keep the classification layer),
+# `pretrained_top` (also load Google's ImageNet head, only with `include_top=True` and its
+# 1,000 classes), `classes` and `activation` (of the head; unused when `include_top=False`).
+# Hugging Face hosts the same models (e.g. `google/vit-base-patch16-224`) for PyTorch, JAX
+# and TensorFlow; vit-keras is the Keras-native route the seed takes.
+#
+# The patch size sets the sequence length, and attention's cost grows with its square. We
+# count tokens and parameters from vit-keras's own configurations, with a formula we first
+# check against the tiny ViT's `count_params()` (building the Large models just to count
+# would need over a gigabyte of memory each).
+
+# %%
+def vit_parameters(image_size, patch_size, num_layers, hidden_size, mlp_dim, classes=0, channels=3):
+    """Parameters of a vit-keras ViT (classes=0: include_top=False)."""
+    h, tokens = hidden_size, (image_size // patch_size) ** 2 + 1  # patches + class token
+    embedding = patch_size * patch_size * channels * h + h  # the Conv2D patch embedding
+    per_block = (2 * h  # LayerNorm before attention
+                 + 4 * (h * h + h)  # query, key, value and output projections
+                 + 2 * h  # LayerNorm before the MLP
+                 + (h * mlp_dim + mlp_dim) + (mlp_dim * h + h))  # the two MLP Dense layers
+    head = h * classes + classes if classes else 0
+    return embedding + h + tokens * h + num_layers * per_block + 2 * h + head  # + class token, positions, final LN
+
+
+tiny = cv.TINY_VIT_CONFIG
+formula = vit_parameters(tiny["image_size"], tiny["patch_size"], tiny["num_layers"], tiny["hidden_size"],
+                         tiny["mlp_dim"], classes=len(cv.SOURCE_CLASSES))
+assert formula == classifier.count_params(), (formula, classifier.count_params())
+print(f"formula check on the tiny ViT: {formula:,} parameters = count_params() {classifier.count_params():,}")
+for name, config, patch in [("B16", vit.CONFIG_B, 16), ("B32", vit.CONFIG_B, 32), ("L16", vit.CONFIG_L, 16), ("L32", vit.CONFIG_L, 32)]:
+    tokens = (224 // patch) ** 2 + 1
+    params = vit_parameters(224, patch, config["num_layers"], config["hidden_size"], config["mlp_dim"])
+    print(f"vit_{name.lower()}: {config['num_layers']:>2} layers, width {config['hidden_size']:>4}, "
+          f"{tokens:>3} tokens at 224×224 ({tokens ** 2:>6,} attention scores per head), "
+          f"{params / 1e6:5.1f} M parameters without the top")
+
+# %% [markdown]
 # ## 2. The task: five classes the backbone never saw
 #
 # The tiny ViT was pretrained on T-shirt/top, Trouser, Pullover, Sandal and Bag (the
