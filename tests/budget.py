@@ -113,10 +113,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     rows = _rows()
     total = sum(r["seconds"] for r in rows)
     tr.section("budget report (build/budget.json)")
-    tr.write_line(f"{'notebook':<48} {'seconds':>8} {'budget':>7} {'peak MiB':>9} {'budget':>7}  status")
+    width = max(len(r["notebook"]) for r in rows) + 1
+    tr.write_line(f"{'notebook':<{width}} {'seconds':>8} {'budget':>7} {'peak MiB':>9} {'budget':>7}  status")
     for r in rows:
         ok = r["seconds"] <= NOTEBOOK_BUDGET_S and r["peak_memory_mib"] <= MEMORY_BUDGET_B // 2**20
-        tr.write_line(f"{r['notebook']:<48} {r['seconds']:>8.1f} {NOTEBOOK_BUDGET_S:>7.0f} {r['peak_memory_mib']:>9} {MEMORY_BUDGET_B // 2**20:>7}  {'ok' if ok else 'OVER'}")
-    tr.write_line(f"{'total':<48} {total:>8.1f} {TOTAL_BUDGET_S:>7.0f} {'':>9} {'':>7}  {'ok' if total <= TOTAL_BUDGET_S else 'OVER'}")
+        tr.write_line(f"{r['notebook']:<{width}} {r['seconds']:>8.1f} {NOTEBOOK_BUDGET_S:>7.0f} {r['peak_memory_mib']:>9} {MEMORY_BUDGET_B // 2**20:>7}  {'ok' if ok else 'OVER'}")
+    tr.write_line(f"{'total':<{width}} {total:>8.1f} {TOTAL_BUDGET_S:>7.0f} {'':>9} {'':>7}  {'ok' if total <= TOTAL_BUDGET_S else 'OVER'}")
     for failure in _failures:
         tr.write_line(f"FAILED budget: {failure}", red=True)
