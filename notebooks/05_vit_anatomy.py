@@ -33,7 +33,7 @@
 # 6. **The encoder block**: vit-keras's `TransformerBlock` next to ours from notebook 04,
 #    same sublayers, LayerNorm moved, checked number by number.
 # 7. **Inductive bias**: what a CNN assumes (locality, translation equivariance), measured.
-# 8. **Data hunger**: a tiny ViT and a small CNN with the same number of parameters, trained
+# 8. **Data hunger**: a tiny ViT and a small CNN with about as many parameters, trained
 #    from scratch on 250 to 4,000 images (more with `COURSE_PROFILE=full`).
 #
 # The ViT used throughout is the course's tiny ViT: vit-keras's own architecture
@@ -244,8 +244,8 @@ for layer in tiny_vit.layers:
 # ## 5. Learned position embeddings
 #
 # Attention is permutation-equivariant (notebook 02): shuffle the 49 patches and every
-# token's output is shuffled the same way, so without help the model cannot tell the top of
-# the boot from its sole. ViT adds a **learned** position embedding (`AddPositionEmbs`, a
+# token's output is shuffled the same way, so without help the model sees what each patch
+# holds but not where it is: a sole above the shaft would look the same. ViT adds a **learned** position embedding (`AddPositionEmbs`, a
 # `(1, 50, 64)` weight initialised at random), one vector per position, as the seed's
 # `TokenAndPositionEmbedding` does for words. Nobody tells it that patch 8 is below patch 1:
 # whatever structure the vectors have is learned from data.
@@ -312,10 +312,12 @@ course_utils.record("position_similarity_by_distance", by_distance);
 
 # %% [markdown]
 # The pretrained embeddings did learn the grid: neighbouring patches have more similar
-# position vectors than distant ones; the maps show bright spots near each patch and stripes
-# along its column and row, while the untrained ones are noise. The structure is weaker than
-# in the paper's figure (ViT-L/16 trained on 300 million images): with 27,000 small, centred
-# images there is less to learn from, which is the data-hunger story of section 8 in miniature.
+# position vectors than distant ones (the curve above). The maps are noisy, but several show a
+# bright spot around their own patch or a stripe along their column, while the untrained ones
+# are noise (each bright only at its own patch). The structure is much weaker than
+# in the paper's figure (its Figure 7: ViT-L/32, pretrained at a far larger scale): with
+# 27,000 small, centred images there is less to learn from, which is the data-hunger story
+# of section 8 in miniature.
 #
 # ## 6. The encoder block: the same as notebook 04, with LayerNorm moved
 #
@@ -447,7 +449,7 @@ course_utils.record("vit_tokens_relative_change_after_shift", moved);
 #
 # ## 8. Data hunger: a tiny ViT against a small CNN, from scratch
 #
-# Two models with the same number of parameters (about 140,000), both trained from random
+# Two models with about the same number of parameters (140,000 or so), both trained from random
 # weights on the same images, the same pipeline (28×28 RGB in [-1, 1]), the same optimizer
 # (Adam, learning rate 1e-3, batch 32) and the same number of epochs at each size:
 #
@@ -554,9 +556,9 @@ assert gaps[-1] < gaps[0], gaps  # and the gap narrows from the smallest to the 
 # data, and a ViT has to learn them from examples. It does not show a crossing: in the ViT
 # paper, ViT-B trained from scratch on ImageNet (1.3 million images) still lost to ResNets of
 # similar size; it caught up with ImageNet-21k (14 million) and pulled ahead with JFT-300M
-# (300 million images, 2.5 TPU-core-years for the largest model). Our largest set is 4,000
-# images (60,000 with `COURSE_PROFILE=full`), so "ViTs need very large data" here means: more
-# data than we have. This is a small experiment (one seed, one recipe, few epochs); a ViT
+# (300 million images; 2,500 TPUv3-core-days, about 7 core-years, for the largest model).
+# Our largest set is 4,000 images (60,000 with `COURSE_PROFILE=full`), so "ViTs need very
+# large data" here means: more data than we have. This is a small experiment (one seed, one recipe, few epochs); a ViT
 # recipe with strong augmentation and regularisation (DeiT) narrows the gap further, which is
 # also a way of *adding* the missing prior knowledge. Notebook 06 takes the practical way
 # out the seed recommends: start from a pretrained ViT.
