@@ -424,8 +424,8 @@ for name in methods:
 
 # %% [markdown]
 # **Reading the result.** With 5 or 10 labelled images per class, both ways of reusing the
-# pretrained ViT beat training it from scratch by a wide margin (asserted above; the gains
-# are printed): features learned on *other* clothes carry over to classes the model never
+# pretrained ViT beat training it from scratch (the asserts check that the gain is positive;
+# the printed gains give its size): features learned on *other* clothes carry over to classes the model never
 # saw. Fine-tuning starts from the feature-extraction model, so the difference between the
 # two is what 30 steps of adapting the whole backbone add on top of a trained head. Two
 # limits of this comparison, stated plainly: from scratch gets 60 whole-model steps, which at
