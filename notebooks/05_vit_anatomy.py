@@ -139,7 +139,8 @@ fig = plt.figure(figsize=(14, 1.9))
 grid = fig.add_gridspec(2, 49, hspace=0.6, wspace=0.08)
 show_sequence(fig, [grid[0, k] for k in range(49)], boot_patches[0], 4)
 show_sequence(fig, [grid[1, k] for k in range(49)], photo_patches[0], 32)
-fig.suptitle("The same two images as sequences of 49 patches, read row by row (patch index above every 8th)", fontsize=10)
+fig.suptitle("The two images as sequences of 49 patches, read row by row (top: boot, bottom: photo; "
+             "patch index above every 8th)", fontsize=10)
 plt.show()
 
 # %% [markdown]

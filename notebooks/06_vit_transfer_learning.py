@@ -289,7 +289,8 @@ check_transfer_model(build_transfer_model);
 # which lets the head train for 150 steps. Fine-tuning then trains the whole model for
 # `steps` = 30 more steps, and from scratch gets 2 × `steps` = 60 whole-model steps (batches
 # of 32). Each size is drawn twice (different labelled images; the 10 per class contain the
-# 5) and tested on 1,000 target test images (200 per class). Every model is compiled once and
+# 5) and tested on 1,000 target test images (200 per class). These are the default profile's
+# numbers; `COURSE_PROFILE=full` trains longer, draws more and tests on more images. Every model is compiled once and
 # restarted from the same starting point before each run (`cv.remember_start`): recompiling
 # would trace the training step again, seconds per model on a CPU.
 
@@ -427,9 +428,9 @@ for name in methods:
 # pretrained ViT beat training it from scratch (the asserts check that the gain is positive;
 # the printed gains give its size): features learned on *other* clothes carry over to classes the model never
 # saw. Fine-tuning starts from the feature-extraction model, so the difference between the
-# two is what 30 steps of adapting the whole backbone add on top of a trained head. Two
-# limits of this comparison, stated plainly: from scratch gets 60 whole-model steps, which at
-# 100 images per class is only 4 epochs (it would gain from longer training, as in notebook
+# two is what `steps` (30 by default) of adapting the whole backbone add on top of a trained
+# head. Two limits of this comparison, stated plainly: from scratch gets 2 × `steps` (60 by
+# default) whole-model steps, which at 100 images per class is only 4 epochs (it would gain from longer training, as in notebook
 # 05; the comparison is at small, similar compute, the situation of a CPU and few labels);
 # and the pretraining is small (27,000 images of 5 classes, 64 features). With ViT-B/32's
 # ImageNet-21k features (full profile, section 7) the frozen features are far more general,

@@ -81,7 +81,8 @@ pretrained = cv.load_tiny_vit(include_top=True)
 model = build_transfer_model(pretrained, num_classes=5)
 pretrained_ids = {id(w) for w in pretrained.weights}
 assert not any(id(w) in pretrained_ids for w in model.trainable_weights)  # frozen: only the new head trains
-assert not any(layer.name == "head" for layer in model.layers)  # the source classes' top is gone
+backbone_in_model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+assert backbone_in_model.output_shape == (None, 64), backbone_in_model.output_shape  # the top is gone: features, not 5 source logits
 model.fit(cv.make_dataset(x_pool[index], y_pool[index], 28, 32, shuffle=True).repeat(),
           steps_per_epoch=100, epochs=1, shuffle=False, verbose=0)
 scores = cv.predict_in_batches(model, cv.prepare_images(x_test[test, ..., np.newaxis], 28))
