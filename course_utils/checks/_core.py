@@ -13,6 +13,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 
 @dataclass
 class CheckResult:
@@ -53,6 +55,22 @@ def call_learner(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
         raise LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+
+
+HINT_RETURNED_NONE = "your function returned None: did you forget the `return` at the end?"
+
+
+def as_float_array(raw: Any, expected: str) -> tuple[np.ndarray | None, str | None]:
+    """The learner's return value as a float64 array, or ``(None, hint)`` when it is not one.
+
+    ``expected`` completes the hint, e.g. ``"of shape (T, T)"``.
+    """
+    if raw is None:
+        return None, HINT_RETURNED_NONE
+    try:
+        return np.asarray(raw, dtype="float64"), None
+    except (TypeError, ValueError):
+        return None, f"your function must return an array of numbers {expected}; got {type(raw).__name__}."
 
 
 def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = True) -> CheckResult:

@@ -19,7 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
+from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
+from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
 
 __all__ = ["check_rnn_forward"]
 
@@ -27,8 +28,6 @@ EXERCISE = "rnn_forward"
 ATOL = 1e-4  # float32 through a few tanh steps; a real mistake differs by far more
 
 # Hints, one per typical mistake (the unit tests assert each one).
-HINT_RETURNED_NONE = "your function returned None: did you forget the `return` at the end?"
-HINT_NOT_ARRAY = "your function must return an array of numbers (e.g. np.stack(states, axis=1)); got {kind}."
 HINT_LAST_STATE_ONLY = (
     "you returned only the last hidden state, shape (batch, units). With return_sequences=True "
     "Keras returns every step: collect h_t at each step and stack them into (batch, time, units)."
@@ -157,12 +156,9 @@ def _check_case(fn: Callable, case: dict[str, np.ndarray]) -> str | None:
     except LearnerError as exc:
         shapes = f"x{x.shape}, W_x{W_x.shape}, W_h{W_h.shape}, b{b.shape}"
         raise LearnerError(f"{exc} [called with {shapes}].{HINT_SHAPES_REMINDER}") from None
-    if raw is None:
-        return HINT_RETURNED_NONE
-    try:
-        got = np.asarray(raw, dtype="float64")
-    except (TypeError, ValueError):
-        return HINT_NOT_ARRAY.format(kind=type(raw).__name__)
+    got, hint = as_float_array(raw, "(e.g. np.stack(states, axis=1))")
+    if hint:
+        return hint
 
     expected = keras_simple_rnn(x, W_x, W_h, b).astype("float64")
     time = expected.shape[1]

@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
+from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
+from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
 
 __all__ = ["check_positional_encoding"]
 
@@ -30,8 +31,6 @@ ATOL = 1e-4  # float32 sines of angles up to ~50 rad are good to ~1e-5
 EVEN_CASES = [(8, 6), (50, 16)]
 ODD_CASES = [(10, 7), (6, 1)]
 
-HINT_RETURNED_NONE = "your function returned None: did you forget the `return` at the end?"
-HINT_NOT_ARRAY = "your function must return an array of numbers of shape (length, depth); got {kind}."
 HINT_TRANSPOSED = "your array is transposed: shape (depth, length). Return (length, depth): one row per position."
 HINT_SHAPE = "positional_encoding({length}, {depth}) has shape {got}; expected (length, depth) = {expected}."
 HINT_SWAPPED = (
@@ -136,13 +135,7 @@ def _mistakes(length: int, depth: int) -> list[tuple[np.ndarray, str]]:
 
 def _call(fn: Callable, length: int, depth: int):
     """Call the learner; returns (array or None, hint or None)."""
-    raw = call_learner(fn, length, depth)
-    if raw is None:
-        return None, HINT_RETURNED_NONE
-    try:
-        return np.asarray(raw, dtype="float64"), None
-    except (TypeError, ValueError):
-        return None, HINT_NOT_ARRAY.format(kind=type(raw).__name__)
+    return as_float_array(call_learner(fn, length, depth), "of shape (length, depth)")
 
 
 def _check_even(fn: Callable, length: int, depth: int) -> str | None:

@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
+from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
+from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
 from course_utils.rollout import attention_rollout as attention_rollout_reference
 
 __all__ = ["check_attention_rollout"]
@@ -29,8 +30,6 @@ __all__ = ["check_attention_rollout"]
 EXERCISE = "attention_rollout"
 RTOL, ATOL = 1e-5, 1e-9  # float64 products of a few matrices; a mistake differs by far more
 
-HINT_RETURNED_NONE = "your function returned None: did you forget the `return` at the end?"
-HINT_NOT_ARRAY = "your function must return an array of numbers of shape (T, T); got {kind}."
 HINT_NOT_MULTIPLIED = (
     "you returned one matrix per layer, shape (layers, T, T). Rollout multiplies them into one "
     "(T, T) matrix: R = A_L @ ... @ A_2 @ A_1."
@@ -163,12 +162,9 @@ def _check_case(fn: Callable, attentions: np.ndarray) -> str | None:
         raw = call_learner(fn, attentions.copy())
     except LearnerError as exc:
         raise LearnerError(f"{exc} [called with attentions of shape {attentions.shape} = (layers, heads, T, T)]") from None
-    if raw is None:
-        return HINT_RETURNED_NONE
-    try:
-        got = np.asarray(raw, dtype="float64")
-    except (TypeError, ValueError):
-        return HINT_NOT_ARRAY.format(kind=type(raw).__name__)
+    got, hint = as_float_array(raw, "of shape (T, T)")
+    if hint:
+        return hint
     expected = attention_rollout_reference(attentions)
     if got.shape != expected.shape:
         return _diagnose_shape(got, attentions)
