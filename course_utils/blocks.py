@@ -42,26 +42,53 @@ class TransformerBlock(keras.layers.Layer):
         key_dim: size of each head's query/key. Default ``embed_dim`` as in the seed (every
             head full width: ``num_heads`` times the parameters of ``embed_dim // num_heads``,
             the choice of the paper and of most libraries; notebook 03 compares both).
+        activation: the feed-forward network's hidden activation: a name or a callable.
+            Default ``"relu"`` (the seed); BERT uses the exact GELU
+            (``keras.activations.gelu``, whose default is exact; ``keras.ops.gelu``'s default
+            is the tanh approximation).
+        epsilon: the two LayerNormalizations' epsilon. Default ``1e-6`` (the seed); BERT 1e-12.
+        attention_dropout: dropout on the attention weights inside ``MultiHeadAttention``.
+            Default 0 (the seed); BERT 0.1.
+
+    With the defaults the block is exactly the seed's; notebook 05 builds BERT's encoder from
+    six of these blocks with ``activation=keras.activations.gelu, epsilon=1e-12,
+    attention_dropout=0.1, key_dim=embed_dim // num_heads``.
 
     A padding mask coming from the layer before (``TokenAndPositionEmbedding(mask_zero=True)``)
     keeps attention away from padding tokens and is passed on to the next layer (e.g. to
     ``GlobalAveragePooling1D``, which then averages real tokens only).
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, ff_dim: int, rate: float = 0.1, key_dim: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        ff_dim: int,
+        rate: float = 0.1,
+        key_dim: int | None = None,
+        activation: Any = "relu",
+        epsilon: float = 1e-6,
+        attention_dropout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.embed_dim = int(embed_dim)
         self.num_heads = int(num_heads)
         self.ff_dim = int(ff_dim)
         self.rate = float(rate)
         self.key_dim = int(key_dim) if key_dim is not None else self.embed_dim
+        self.activation = keras.activations.get(activation)
+        self.epsilon = float(epsilon)
+        self.attention_dropout = float(attention_dropout)
         self.supports_masking = True  # the output has the same padding as the input
-        self.att = keras.layers.MultiHeadAttention(num_heads=self.num_heads, key_dim=self.key_dim, name="att")
-        self.ffn = keras.Sequential(
-            [keras.layers.Dense(self.ff_dim, activation="relu"), keras.layers.Dense(self.embed_dim)], name="ffn"
+        self.att = keras.layers.MultiHeadAttention(
+            num_heads=self.num_heads, key_dim=self.key_dim, dropout=self.attention_dropout, name="att"
         )
-        self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm1")
-        self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm2")
+        self.ffn = keras.Sequential(
+            [keras.layers.Dense(self.ff_dim, activation=self.activation), keras.layers.Dense(self.embed_dim)], name="ffn"
+        )
+        self.layernorm1 = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm1")
+        self.layernorm2 = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm2")
         self.dropout1 = keras.layers.Dropout(self.rate)
         self.dropout2 = keras.layers.Dropout(self.rate)
 
@@ -105,7 +132,9 @@ class TransformerBlock(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            embed_dim=self.embed_dim, num_heads=self.num_heads, ff_dim=self.ff_dim, rate=self.rate, key_dim=self.key_dim
+            embed_dim=self.embed_dim, num_heads=self.num_heads, ff_dim=self.ff_dim, rate=self.rate, key_dim=self.key_dim,
+            activation=keras.activations.serialize(self.activation), epsilon=self.epsilon,
+            attention_dropout=self.attention_dropout,
         )
         return config
 
