@@ -97,7 +97,7 @@ for i, piece in enumerate(pieces):
         masked.append(piece)
         continue
     r = rng.random()  # 80 % [MASK], 10 % a random word piece, 10 % unchanged
-    masked.append("[MASK]" if r < 0.8 else (tokenizer.id_to_token(int(rng.integers(1000, 30522))) if r < 0.9 else piece))
+    masked.append("[MASK]" if r < 0.8 else (tokenizer.id_to_token(int(rng.integers(1996, 30522))) if r < 0.9 else piece))
 print("review:       ", example)
 print("model input:  ", " ".join(masked))
 print("targets:      ", {i: pieces[i] for i in chosen})
