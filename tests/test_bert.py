@@ -17,7 +17,13 @@ import numpy as np
 import pytest
 
 from course_utils import bert
-from course_utils.bert_encoder import BertConfig, BertEmbeddings, MeanPool, bert_parameter_count, build_bert_encoder
+from course_utils.bert_encoder import (
+    BertConfig,
+    BertEmbeddings,
+    MeanPool,
+    bert_parameter_count,
+    build_bert_encoder,
+)
 
 GOLDEN = Path(__file__).resolve().parents[1] / "environments" / "golden_minilm" / "golden.npz"
 
@@ -42,9 +48,15 @@ def test_matches_sentence_transformers_on_unseen_texts(loaded):
 
 def test_published_similarities(loaded):
     # https://sbert.net/docs/quickstart.html (all-MiniLM-L6-v2): 0.6660, 0.1046, 0.1411
-    e = bert.sentence_embeddings(["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."])
+    e = bert.sentence_embeddings(
+        ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+    )
     sims = e @ e.T
-    assert [round(float(sims[0, 1]), 4), round(float(sims[0, 2]), 4), round(float(sims[1, 2]), 4)] == [0.6660, 0.1046, 0.1411]
+    assert [round(float(sims[0, 1]), 4), round(float(sims[0, 2]), 4), round(float(sims[1, 2]), 4)] == [
+        0.6660,
+        0.1046,
+        0.1411,
+    ]
 
 
 def test_every_tensor_mapped_and_every_weight_set_once(loaded):
@@ -58,9 +70,15 @@ def test_every_tensor_mapped_and_every_weight_set_once(loaded):
 
 
 def test_assign_weights_refuses_a_wrong_shape():
-    encoder = build_bert_encoder(BertConfig(vocab_size=50, max_positions=16, embed_dim=8, num_layers=1, num_heads=2, ff_dim=12))
+    encoder = build_bert_encoder(
+        BertConfig(vocab_size=50, max_positions=16, embed_dim=8, num_layers=1, num_heads=2, ff_dim=12)
+    )
     tensors = {"embeddings.word_embeddings.weight": np.zeros((51, 8), "float32")}
-    mapping = [bert.WeightMapping("embeddings.word_embeddings.weight", "embeddings/token_embeddings/embeddings", "copy")]
+    mapping = [
+        bert.WeightMapping(
+            "embeddings.word_embeddings.weight", "embeddings/token_embeddings/embeddings", "copy"
+        )
+    ]
     with pytest.raises(bert.BertModelError, match="cannot become"):
         bert.assign_weights(encoder, tensors, mapping)
 
@@ -73,7 +91,9 @@ def test_tokenizer_truncates_at_256_and_pads_per_batch():
     long = bert.tokenize(["word " * 600], tokenizer)
     assert long["token_ids"].shape == (1, 256) and long["token_ids"][0, -1] == 102  # [SEP] kept at the end
     pieces = tokenizer.encode("Crème Brûlée").tokens
-    assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and pieces[1:3] == ["cr", "##eme"]  # lower-cased, accents stripped, sub-words
+    assert (
+        pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and pieces[1:3] == ["cr", "##eme"]
+    )  # lower-cased, accents stripped, sub-words
 
 
 def test_files_are_verified_and_a_missing_package_names_the_fix(monkeypatch):
@@ -103,7 +123,10 @@ def test_small_encoder_keras_round_trip(tmp_path):
     mask = keras.Input(shape=(None,), dtype="int32", name="attention_mask")
     out = MeanPool()([encoder({"token_ids": ids, "attention_mask": mask}), mask])
     model = keras.Model({"token_ids": ids, "attention_mask": mask}, out)
-    batch = {"token_ids": np.array([[2, 5, 7, 0], [3, 4, 0, 0]], "int32"), "attention_mask": np.array([[1, 1, 1, 0], [1, 1, 0, 0]], "int32")}
+    batch = {
+        "token_ids": np.array([[2, 5, 7, 0], [3, 4, 0, 0]], "int32"),
+        "attention_mask": np.array([[1, 1, 1, 0], [1, 1, 0, 0]], "int32"),
+    }
     before = model.predict(batch, verbose=0)
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")

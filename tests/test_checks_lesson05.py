@@ -75,7 +75,9 @@ def untouched(v, m):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("fn", [reference, correct_numpy, correct_keras_ops], ids=["reference", "numpy", "keras_ops"])
+@pytest.mark.parametrize(
+    "fn", [reference, correct_numpy, correct_keras_ops], ids=["reference", "numpy", "keras_ops"]
+)
 def test_correct_implementations_pass(fn):
     result = check_mean_pool(fn, verbose=False)
     assert result.passed and result.attempted, result.hint

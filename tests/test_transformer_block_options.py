@@ -46,12 +46,17 @@ def test_defaults_are_the_seed_block():
     np.testing.assert_allclose(out, _seed_block_output(block, x), atol=1e-6)
     config = block.get_config()
     assert {k: config[k] for k in ("activation", "epsilon", "attention_dropout", "key_dim")} == {
-        "activation": "relu", "epsilon": 1e-6, "attention_dropout": 0.0, "key_dim": 16
+        "activation": "relu",
+        "epsilon": 1e-6,
+        "attention_dropout": 0.0,
+        "key_dim": 16,
     }
 
 
 def test_bert_options_change_what_they_should():
-    block = TransformerBlock(16, 4, 24, key_dim=4, activation=keras.activations.gelu, epsilon=1e-12, attention_dropout=0.1)
+    block = TransformerBlock(
+        16, 4, 24, key_dim=4, activation=keras.activations.gelu, epsilon=1e-12, attention_dropout=0.1
+    )
     x = _x()
     block(x)
     assert tuple(block.att.get_weights()[0].shape) == (16, 4, 4)

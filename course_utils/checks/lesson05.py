@@ -10,7 +10,8 @@ each typical mistake and names the one that matches.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,25 +37,47 @@ def _mistakes(v: np.ndarray, m: np.ndarray) -> list[tuple[np.ndarray, str]]:
     masked_mean = masked_sum / count
     T = v.shape[1]
     return [
-        (_unit(v.mean(axis=1)),
-         "the padding is averaged in: you took the mean over all T positions. Multiply the vectors by the mask "
-         "(attention_mask[:, :, None]) and sum, then divide by the number of real tokens (the mask's sum per text)."),
-        (_unit((v * inv).sum(axis=1) / np.maximum(inv.sum(axis=1), 1e-9)),
-         "the mask is inverted: you averaged the padding positions. In the tokenizer's mask 1 = real token, 0 = padding."),
-        (masked_mean,
-         "the mean over the real tokens is right, but the rows are not normalised: divide each row by its L2 norm "
-         "(ops.norm(x, axis=-1, keepdims=True)) so that a dot product is a cosine similarity."),
-        (masked_sum / T,
-         "you divided the masked sum by T (the padded length) and did not normalise: divide by the number of real "
-         "tokens per text (the mask's sum), then divide each row by its L2 norm."),
-        (masked_sum,
-         "you summed the real tokens but did not divide by their number nor normalise: divide by the mask's sum per "
-         "text, then divide each row by its L2 norm."),
-        (_unit(masked_mean, axis=0),
-         "the normalisation runs over the batch (axis 0): divide each row (each text) by its own L2 norm, axis=-1."),
-        (v.mean(axis=1),
-         "the padding is averaged in and the rows are not normalised: use the mask for a mean over the real tokens "
-         "only, then divide each row by its L2 norm."),
+        (
+            _unit(v.mean(axis=1)),
+            "the padding is averaged in: you took the mean over all T positions. Multiply the vectors by "
+            "the mask "
+            "(attention_mask[:, :, None]) and sum, then divide by the number of real tokens (the mask's sum "
+            "per text).",
+        ),
+        (
+            _unit((v * inv).sum(axis=1) / np.maximum(inv.sum(axis=1), 1e-9)),
+            "the mask is inverted: you averaged the padding positions. In the tokenizer's mask 1 = real "
+            "token, 0 = padding.",
+        ),
+        (
+            masked_mean,
+            "the mean over the real tokens is right, but the rows are not normalised: divide each row by "
+            "its L2 norm "
+            "(ops.norm(x, axis=-1, keepdims=True)) so that a dot product is a cosine similarity.",
+        ),
+        (
+            masked_sum / T,
+            "you divided the masked sum by T (the padded length) and did not normalise: divide by the "
+            "number of real "
+            "tokens per text (the mask's sum), then divide each row by its L2 norm.",
+        ),
+        (
+            masked_sum,
+            "you summed the real tokens but did not divide by their number nor normalise: divide by the "
+            "mask's sum per "
+            "text, then divide each row by its L2 norm.",
+        ),
+        (
+            _unit(masked_mean, axis=0),
+            "the normalisation runs over the batch (axis 0): divide each row (each text) by its own L2 "
+            "norm, axis=-1.",
+        ),
+        (
+            v.mean(axis=1),
+            "the padding is averaged in and the rows are not normalised: use the mask for a mean over the "
+            "real tokens "
+            "only, then divide each row by its L2 norm.",
+        ),
     ]
 
 
@@ -80,8 +103,10 @@ def _diagnose(case: dict[str, Any], raw: Any) -> str | None:
     if out.shape == expected.shape and np.allclose(out, expected, atol=ATOL):
         return None
     if out.shape == (v.shape[0], v.shape[1]):
-        return (f"{where}: your result has shape {out.shape} = (batch, T): you averaged over the vector axis. "
-                f"Average over the tokens, axis=1, to get (batch, D) = {expected.shape}.")
+        return (
+            f"{where}: your result has shape {out.shape} = (batch, T): you averaged over the vector axis. "
+            f"Average over the tokens, axis=1, to get (batch, D) = {expected.shape}."
+        )
     if out.shape != expected.shape:
         return f"{where}: your result has shape {out.shape}; expected {expected.shape} = (batch, D)."
     for wrong, mistake_hint in _mistakes(v, m):
@@ -92,10 +117,14 @@ def _diagnose(case: dict[str, Any], raw: Any) -> str | None:
             return f"{where}: {mistake_hint}"
     norms = np.linalg.norm(out, axis=-1)
     if not np.allclose(norms, 1.0, atol=1e-4):
-        return f"{where}: the rows should have length 1 (got norms {np.round(norms, 3).tolist()}): divide each row by its L2 norm."
-    return (f"{where}: your result differs from the reference by up to {np.abs(out - expected).max():.3g}. Steps: "
-            "mask = attention_mask[:, :, None]; mean = sum(token_vectors * mask, axis=1) / sum(mask, axis=1); "
-            "return mean / norm(mean, axis=-1, keepdims=True).")
+        got = np.round(norms, 3).tolist()
+        return f"{where}: the rows should have length 1 (got norms {got}): divide each row by its L2 norm."
+    return (
+        f"{where}: your result differs from the reference by up to {np.abs(out - expected).max():.3g}. "
+        "Steps: "
+        "mask = attention_mask[:, :, None]; mean = sum(token_vectors * mask, axis=1) / sum(mask, axis=1); "
+        "return mean / norm(mean, axis=-1, keepdims=True)."
+    )
 
 
 def check_mean_pool(fn: Callable[..., Any], verbose: bool = True) -> CheckResult:

