@@ -609,11 +609,12 @@ plt.show()
 print(probe_texts[b])
 
 # %% [markdown]
-# Many pretrained heads have sharp, structured patterns (to the previous or next token, to
-# `[SEP]` or `[CLS]`, to the same word), learned from billions of words; the from-scratch
-# model's heads, trained on a few hundred reviews for one label, stay close to uniform. Sharp
-# attention is not an explanation of a prediction, though: notebook 08 discusses the limits of
-# reading attention maps.
+# The entropies printed above say it in numbers: the pretrained heads range from nearly
+# uniform to nearly one-hot (a token giving almost all its attention to a single other token;
+# the maps show which), a structure learned from a very large amount of text; the heads of the
+# from-scratch model, trained on a few hundred labelled reviews, stay at (or next to) uniform,
+# as in notebook 04. Sharp attention is not an explanation of a prediction, though: notebook 08
+# discusses the limits of reading attention maps.
 
 # %% [markdown]
 # ## Summary

@@ -136,3 +136,19 @@ def test_small_encoder_keras_round_trip(tmp_path):
     changed = {"token_ids": batch["token_ids"].copy(), "attention_mask": batch["attention_mask"]}
     changed["token_ids"][1, 2:] = 9
     np.testing.assert_allclose(model.predict(changed, verbose=0), before, atol=1e-5)
+
+
+def test_doctor_reports_the_text_model(monkeypatch):
+    from course_utils import doctor
+
+    check = doctor.check_text_model()
+    assert check.status == "ok" and "sha256 of 7 files verified" in check.detail
+
+    def broken():
+        raise bert.BertModelError(
+            "model.safetensors does not match its checksum. Fix: `make setup` reinstalls it."
+        )
+
+    monkeypatch.setattr(bert, "verify_files", broken)
+    check = doctor.check_text_model()
+    assert check.status == "problem" and "make setup" in check.fix
