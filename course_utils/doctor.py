@@ -36,13 +36,12 @@ from importlib import metadata
 from pathlib import Path
 
 from course_utils import data
-from course_utils.paths import REPO_ROOT, data_dir
+from course_utils.paths import REPO_ROOT, WEIGHTS_DIR, data_dir
 from course_utils.profile import PROFILE
 
 KERNEL_NAME = "transformers-course"
 KEY_PACKAGES = ("tensorflow", "keras", "vit-keras", "numpy", "jupyterlab", "nbval", "jupytext", "pooch")
 LOCK_FILES = ("requirements.txt", "requirements.universal.txt")
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_times.json"
 NOTEBOOK_BUDGET_S = 180.0  # the course's per-notebook budget on 2 cores (see tests/budget.py)
 MIN_FREE_BYTES = 1 << 30  # below 1 GiB free in the cache folder, something will fail soon

@@ -1,9 +1,9 @@
 """Pretrain the course's tiny ViT once and ship it: ``python -m course_utils.pretrain``.
 
 Google's ViT weights cannot be fetched offline, so the course makes its own pretrained
-ViT: vit-keras's ``build_model`` architecture (see :data:`course_utils.vit.TINY_VIT_CONFIG`),
+ViT: vit-keras's ``build_model`` architecture (see :data:`course_utils.vision.TINY_VIT_CONFIG`),
 trained from scratch on the Fashion-MNIST *training* images of 5 source classes
-(:data:`course_utils.vit.SOURCE_CLASSES`). Notebook 07 then transfers it to the 5 other
+(:data:`course_utils.vision.SOURCE_CLASSES`). Notebook 07 then transfers it to the 5 other
 classes, which it never saw.
 
 The run is seeded (NumPy, Python, TensorFlow, plus TensorFlow's deterministic ops), takes a
@@ -11,7 +11,7 @@ few minutes on 2 CPU cores, shows one progress bar, and writes into ``--out``
 (default ``course_utils/weights``):
 
 * ``<name>.weights.h5`` -- the weights (vit-keras models hold ``Lambda`` layers, so the
-  course ships weights and rebuilds the architecture with :func:`course_utils.vit.build_tiny_vit`);
+  course ships weights and rebuilds the architecture with :func:`course_utils.vision.build_tiny_vit`);
 * ``<name>.json`` -- the model card: architecture, data, classes and why, epochs, seconds,
   history, test accuracy on the source classes, the weights' sha256;
 * ``<name>.md`` -- the same card for people.
@@ -39,20 +39,18 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from course_utils.data import FASHION_CLASSES, load_fashion_mnist  # noqa: E402
-from course_utils.vit import (  # noqa: E402
+from course_utils.paths import WEIGHTS_DIR  # noqa: E402
+from course_utils.training import EpochLog  # noqa: E402
+from course_utils.vision.pipeline import accuracy, make_dataset, select_classes  # noqa: E402
+from course_utils.vision.tiny_vit import (  # noqa: E402
     CLASS_CHOICE,
     SOURCE_CLASSES,
     TARGET_CLASSES,
     TINY_VIT_CONFIG,
     TINY_VIT_NAME,
-    WEIGHTS_DIR,
-    EpochLine,
-    accuracy,
     build_tiny_vit,
-    make_dataset,
-    select_classes,
-    sha256_of,
 )
+from course_utils.vision.weights import sha256_of  # noqa: E402
 
 DEFAULTS = {"epochs": 8, "batch_size": 128, "learning_rate": 1e-3, "weight_decay": 0.05, "warmup_epochs": 1,
             "validation_images": 3000, "seed": 0}
@@ -132,7 +130,7 @@ def pretrain(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),  # the head outputs logits
         metrics=["accuracy"],
     )
-    callbacks = [ProgressBar(total_steps)] if progress else [EpochLine("pretraining")]
+    callbacks = [ProgressBar(total_steps)] if progress else [EpochLog("pretraining")]
     start = time.perf_counter()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch (seeded)
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
@@ -155,7 +153,7 @@ def pretrain(
             "tokens": (size // TINY_VIT_CONFIG["patch_size"]) ** 2 + 1,
             "parameters": int(model.count_params()),
             "input": "28×28 RGB (the grey image repeated), float32, vit.preprocess_inputs: pixel / 127.5 - 1",
-            "rebuild": "course_utils.vit.build_tiny_vit(); model.load_weights(...)",
+            "rebuild": "course_utils.vision.build_tiny_vit(); model.load_weights(...)",
         },
         "data": {
             "dataset": "Fashion-MNIST (Zalando Research, MIT license)",
@@ -240,7 +238,7 @@ def card_markdown(card: dict[str, Any]) -> str:
 
 **Why these classes.** {d['why_these_classes']}
 
-**Use.** `course_utils.vit.load_tiny_vit()` rebuilds the architecture, checks the sha256 above and
+**Use.** `course_utils.vision.load_tiny_vit()` rebuilds the architecture, checks the sha256 above and
 loads the weights; `include_top=False` gives the backbone (the class token's {a['hidden_size']} features).
 
 **Reproduce.** `{card['command']}` (add `--out /tmp/rerun` to leave these files alone). Software:

@@ -10,6 +10,10 @@ Three small, reusable experiments, each a function the notebook calls and plots:
 - :func:`make_recall_data`: the long-range recall task (one signal token ``d`` steps before
   the end decides the label, random distractor tokens everywhere else).
 
+The references of exercise 01 (``rnn_forward``): :func:`keras_simple_rnn` (Keras itself, what
+the checker compares with) and :func:`rnn_forward_reference` (the same recurrence as a NumPy
+loop, float64).
+
 Plus :func:`self_attention_block`, the encoder block (self-attention + feed-forward, with
 skip connections and LayerNorm) whose speed and gradients are compared with an LSTM's, and
 :func:`crossover_lengths`, where two timing curves cross.
@@ -27,10 +31,34 @@ __all__ = [
     "crossover_lengths",
     "decay_per_step",
     "gradient_norm_by_distance",
+    "keras_simple_rnn",
     "make_recall_data",
+    "rnn_forward_reference",
     "self_attention_block",
     "training_step_times",
 ]
+
+
+def rnn_forward_reference(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The simple-RNN recurrence in NumPy (what exercise 01 asks for), in float64::
+
+        h_0 = 0;  h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b);  return (batch, time, units)
+    """
+    x, W_x, W_h, b = (np.asarray(a, dtype="float64") for a in (x, W_x, W_h, b))
+    h, states = np.zeros((x.shape[0], W_h.shape[0])), []
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ W_x + h @ W_h + b)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def keras_simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``keras.layers.SimpleRNN(return_sequences=True)`` with the given weights: the reference
+    of exercise 01 (``kernel = W_x``, ``recurrent_kernel = W_h``, ``bias = b``)."""
+    layer = keras.layers.SimpleRNN(W_h.shape[0], return_sequences=True)
+    layer.build(x.shape)
+    layer.set_weights([W_x, W_h, b])
+    return np.asarray(layer(x))
 
 
 def self_attention_block(embed_dim: int, num_heads: int, ff_dim: int, name: str = "attention_block") -> keras.Model:

@@ -18,6 +18,7 @@ from course_utils.attention import (
     padding_mask,
     scaled_dot_product_attention,
 )
+from tests.keras_round_trip import assert_keras_round_trip
 
 TOL = 1e-5
 
@@ -219,12 +220,8 @@ def test_config_and_keras_round_trip(tmp_path):
     x = MultiHeadAttention(num_heads=3, key_dim=5, value_dim=2, name="own_mha")(inputs, inputs, use_causal_mask=True)
     model = keras.Model(inputs, x)
     data = np.random.default_rng(5).normal(size=(2, 7, 12)).astype("float32")
-    before = model.predict(data, verbose=0)
-    path = tmp_path / "mha.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
+    loaded = assert_keras_round_trip(model, data, tmp_path, "mha")
     assert isinstance(loaded.get_layer("own_mha"), MultiHeadAttention)
-    np.testing.assert_array_equal(loaded.predict(data, verbose=0), before)
     config = loaded.get_layer("own_mha").get_config()
     assert (config["num_heads"], config["key_dim"], config["value_dim"]) == (3, 5, 2)
     rebuilt = MultiHeadAttention.from_config(config)

@@ -10,7 +10,7 @@ import keras
 import pytest
 from keras import layers
 
-from course_utils.blocks import TransformerBlock
+from course_utils.layers import TransformerBlock
 from course_utils.checks import check_transformer_block
 
 

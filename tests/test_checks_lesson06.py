@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras import ops
 
 from course_utils.checks import check_extract_patches
-from course_utils.vit import extract_patches
+from course_utils.vision.patches import extract_patches
 
 
 def correct_numpy(images, patch_size):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import vit as cv
+from course_utils import vision
 
 SCRIPT = """
 import json, sys
@@ -39,23 +39,23 @@ def tiny_runs(tmp_path_factory):
 def test_tiny_run_writes_weights_and_a_complete_card(tiny_runs):
     out, accuracies, stdout = tiny_runs
     folder = out / "a"
-    card = json.loads((folder / f"{cv.TINY_VIT_NAME}.json").read_text())
-    assert card["sha256"] == cv.sha256_of(folder / card["weights_file"])
+    card = json.loads((folder / f"{vision.TINY_VIT_NAME}.json").read_text())
+    assert card["sha256"] == vision.sha256_of(folder / card["weights_file"])
     assert card["results"]["test_accuracy"] == accuracies[0]
     assert card["data"]["train_images"] == 64 and card["data"]["test_images"] == 64
     assert card["training"]["epochs"] == 1 and card["training"]["steps"] == 2 and card["training"]["seconds"] > 0
     assert 0.0 <= card["results"]["test_accuracy"] <= 1.0
-    assert card["architecture"]["parameters"] == cv.build_tiny_vit().count_params()
-    assert (folder / f"{cv.TINY_VIT_NAME}.md").read_text().startswith(f"# Model card: {cv.TINY_VIT_NAME}")
+    assert card["architecture"]["parameters"] == vision.build_tiny_vit().count_params()
+    assert (folder / f"{vision.TINY_VIT_NAME}.md").read_text().startswith(f"# Model card: {vision.TINY_VIT_NAME}")
     assert "pretraining  epoch 1/1  accuracy" in stdout  # the one-line progress without the bar
-    model = cv.load_tiny_vit(weights_dir=folder)  # loads through the sha256 check
+    model = vision.load_tiny_vit(weights_dir=folder)  # loads through the sha256 check
     assert tuple(model.output_shape) == (None, 5)
 
 
 @pytest.mark.slow
 def test_same_seed_gives_the_same_weights(tiny_runs):
     out, accuracies, _ = tiny_runs
-    first, second = (cv.load_tiny_vit(weights_dir=out / run) for run in ("a", "b"))
+    first, second = (vision.load_tiny_vit(weights_dir=out / run) for run in ("a", "b"))
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)  # bit for bit: seeded, deterministic ops
     assert accuracies[0] == accuracies[1]

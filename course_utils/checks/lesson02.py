@@ -11,7 +11,8 @@ columns cosine; each pair shares one frequency). For an odd ``depth`` the formul
 column by column: the last column (index ``depth-1``, even) is a sine whose cosine partner
 falls outside the array.
 
-The checker compares with the reference on even and odd depths and recognises the typical
+The reference is lesson code, :func:`course_utils.layers.sinusoidal_position_encoding`.
+The checker compares with it on even and odd depths and recognises the typical
 mistakes (each has its own hint and its own unit test).
 """
 
@@ -21,8 +22,17 @@ from typing import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
+from course_utils.checks._core import (
+    CheckResult,
+    LearnerError,
+    Mistakes,
+    as_float_array,
+    call_learner,
+    first_mistake,
+    run_checker,
+)
 from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
+from course_utils.layers import sinusoidal_position_encoding
 
 __all__ = ["check_positional_encoding"]
 
@@ -91,12 +101,13 @@ HINT_GENERIC = (
 
 
 def positional_encoding_reference(length: int, depth: int) -> np.ndarray:
-    """The paper's sinusoidal encoding, (length, depth), float64."""
-    return _encoding(length, depth)
+    """The reference: lesson code, :func:`course_utils.layers.sinusoidal_position_encoding`, as float64."""
+    return sinusoidal_position_encoding(length, depth).astype("float64")
 
 
 def _encoding(length, depth, exponent=None, positions_from=0, swap=False, multiply=False):
-    """The encoding with the pieces a mistake can change passed in (used for the diagnoses).
+    """The encoding with the pieces a mistake can change passed in (only to build the typical
+    mistakes; the reference is :func:`positional_encoding_reference`).
 
     ``exponent(column, depth)`` gives the exponent e of ``10000 ** e`` for each column.
     """
@@ -118,7 +129,7 @@ def _halves(length, depth, sin_first=True):
     return np.concatenate(parts, axis=1)
 
 
-def _mistakes(length: int, depth: int) -> list[tuple[np.ndarray, str]]:
+def _mistakes(length: int, depth: int) -> Mistakes:
     """Outputs of the typical wrong implementations, each with its hint."""
     return [
         (_encoding(length, depth, swap=True), HINT_SWAPPED),
@@ -149,9 +160,9 @@ def _check_even(fn: Callable, length: int, depth: int) -> str | None:
         return HINT_SHAPE.format(length=length, depth=depth, got=got.shape, expected=expected.shape)
     if np.allclose(got, expected, atol=ATOL):
         return None
-    for wrong, hint in _mistakes(length, depth):
-        if wrong.shape == got.shape and np.allclose(got, wrong, atol=ATOL):
-            return hint
+    hint = first_mistake(got, _mistakes(length, depth), atol=ATOL)
+    if hint is not None:
+        return hint
     diff = np.abs(got - expected)
     row, column = np.unravel_index(np.argmax(diff > ATOL), diff.shape)
     return HINT_GENERIC.format(diff=float(diff.max()), row=int(row), column=int(column))

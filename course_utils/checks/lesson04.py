@@ -2,7 +2,7 @@
 
 ``check_transformer_block(cls)`` builds ``cls(embed_dim, num_heads, ff_dim, rate)``, finds
 its sublayers (one multi-head attention, two Dense layers, two LayerNormalizations), copies
-the weights of the reference :class:`course_utils.blocks.TransformerBlock` into them, and
+the weights of the reference :class:`course_utils.layers.TransformerBlock` into them, and
 compares the outputs in inference mode. When they differ it recomputes each typical mistake
 with the reference's sublayers (missing skip connection, pre-LN, ...) to name the one made.
 """
@@ -15,21 +15,27 @@ import keras
 import numpy as np
 
 from course_utils.attention import MultiHeadAttention as OwnMultiHeadAttention
-from course_utils.blocks import TransformerBlock
-from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
+from course_utils.checks._core import (
+    CheckResult,
+    LearnerError,
+    Mistakes,
+    call_learner,
+    close,
+    first_mistake,
+    run_checker,
+    to_numpy,
+)
+from course_utils.layers import TransformerBlock
 
 __all__ = ["check_transformer_block"]
 
 EXERCISE = "TransformerBlock"
 ATOL = 1e-5
+RTOL = 1e-4
 # ff_dim differs from embed_dim, so a feed-forward network that does not project back to
 # embed_dim cannot be added to its input; a high dropout rate makes dropout easy to detect.
 EMBED_DIM, NUM_HEADS, FF_DIM, RATE = 8, 2, 12, 0.5
 ATTENTION_TYPES = (keras.layers.MultiHeadAttention, OwnMultiHeadAttention)
-
-
-def _np(x: Any) -> np.ndarray:
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
 
 
 def _sublayers(layer: Any) -> list[Any]:
@@ -124,7 +130,7 @@ def _copy_weights(block: Any, reference: TransformerBlock) -> str | None:
     return None
 
 
-def _variants(ref: TransformerBlock, x: np.ndarray) -> list[tuple[np.ndarray, str]]:
+def _mistakes(ref: TransformerBlock, x: np.ndarray) -> Mistakes:
     """The typical mistakes, computed with the reference's own sublayers (inference mode)."""
 
     def att(h):
@@ -153,11 +159,11 @@ def _variants(ref: TransformerBlock, x: np.ndarray) -> list[tuple[np.ndarray, st
         (ln2(x + att(x) + ffn(x + att(x))), "the first LayerNormalization is not applied: out1 = layernorm1(inputs + attn_output)."),
         (out1 + ffn(out1), "the second LayerNormalization is not applied: return layernorm2(out1 + ffn_output)."),
     ]
-    return [(_np(v), hint) for v, hint in variants]
+    return [(to_numpy(v), hint) for v, hint in variants]
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and np.allclose(a, b, atol=ATOL, rtol=1e-4)
+    return close(a, b, atol=ATOL, rtol=RTOL)
 
 
 def check_transformer_block(cls: Callable[..., Any], verbose: bool = True) -> CheckResult:
@@ -174,7 +180,7 @@ def check_transformer_block(cls: Callable[..., Any], verbose: bool = True) -> Ch
         if not isinstance(block, keras.layers.Layer):
             return f"TransformerBlock(...) should create a keras.layers.Layer (subclass layers.Layer); got {type(block).__name__}."
         try:
-            first = _np(call_learner(block, x, training=False))
+            first = to_numpy(call_learner(block, x, training=False))
         except LearnerError:
             hint = _structure_hint(block)  # e.g. a shape error caused by the missing projection
             if hint is not None:
@@ -194,21 +200,21 @@ def check_transformer_block(cls: Callable[..., Any], verbose: bool = True) -> Ch
         if hint is not None:
             return hint
 
-        out = _np(call_learner(block, x, training=False))
-        again = _np(call_learner(block, x, training=False))
+        out = to_numpy(call_learner(block, x, training=False))
+        again = to_numpy(call_learner(block, x, training=False))
         if not _close(out, again):
             return ("dropout is active at inference: two calls with training=False give different outputs. Pass the "
                     "call's training argument on, self.dropout1(attn_output, training=training), never training=True.")
-        expected = _np(reference(x, training=False))
+        expected = to_numpy(reference(x, training=False))
         if _close(out, expected):
-            trained = _np(call_learner(block, x, training=True))
+            trained = to_numpy(call_learner(block, x, training=True))
             if _close(trained, expected):
                 return ("right in inference mode, but dropout never acts in training: apply self.dropout1 to the "
                         "attention output and self.dropout2 to the feed-forward output, with training=training.")
             return None
-        for wrong, hint in _variants(reference, x):
-            if _close(out, wrong):
-                return hint
+        hint = first_mistake(out, _mistakes(reference, x), atol=ATOL, rtol=RTOL)
+        if hint is not None:
+            return hint
         norms = _by_type(_sublayers(block), keras.layers.LayerNormalization)
         if any(abs(n.epsilon - 1e-6) > 1e-12 for n in norms):
             return f"use LayerNormalization(epsilon=1e-6) as the seed does (yours: {[n.epsilon for n in norms]}; the Keras default is 1e-3)."

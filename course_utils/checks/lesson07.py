@@ -1,6 +1,6 @@
 """Checker of notebook 07 (ViT transfer learning): ``build_transfer_model(backbone, num_classes)``.
 
-The reference takes a vit-keras ViT (with or without its classification top), removes the
+The reference, :func:`course_utils.vision.transfer.build_transfer_model`, takes a vit-keras ViT (with or without its classification top), removes the
 top if there is one, freezes it, adds the seed's head (Flatten, BatchNormalization, Dense,
 Dropout, then ``Dense(num_classes)``) and compiles the model with a loss that matches the
 last layer (softmax probabilities with ``from_logits=False``, or logits with
@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, call_learner, run_checker
+from course_utils.checks._core import CheckResult, call_learner, run_checker, to_numpy
+from course_utils.vision.transfer import has_top
 
 __all__ = ["check_transfer_model"]
 
@@ -64,14 +65,13 @@ def _diagnose(model: Any, backbone: Any, num_classes: int) -> str | None:
     if id(backbone.get_layer("embedding")) not in ids:
         return ("your model does not contain the backbone you were given: build on `backbone` (its pretrained "
                 "weights are the point of transfer learning), not on a new ViT.")
-    has_top = any(layer.name == "head" for layer in backbone.layers)
-    if has_top and id(backbone.get_layer("head")) in ids:
+    if has_top(backbone) and id(backbone.get_layer("head")) in ids:
         return ("the top is not removed: this backbone still has its classification layer 'head' (the logits of "
                 "the classes it was pretrained on), and your head sits on those logits. Cut it off: use the "
                 "backbone up to the layer 'ExtractToken' (keras.Model(backbone.input, "
                 "backbone.get_layer('ExtractToken').output)), which is what include_top=False builds.")
     x = np.random.default_rng(0).normal(size=(4, 28, 28, 3)).astype("float32")
-    out = np.asarray(keras.ops.convert_to_numpy(call_learner(model, x, training=False)))
+    out = to_numpy(call_learner(model, x, training=False))
     if out.ndim != 2 or out.shape[-1] != num_classes:
         return (f"wrong number of outputs: your model gives shape {tuple(out.shape)} for 4 images, expected "
                 f"(4, {num_classes}): the last layer must be Dense(num_classes) (here num_classes={num_classes}).")
