@@ -214,7 +214,9 @@ class MultiHeadAttention(keras.layers.Layer):
             return output, weights
         return output
 
-    def compute_output_shape(self, query_shape: tuple, value_shape: tuple, key_shape: tuple | None = None) -> tuple:
+    def compute_output_shape(
+        self, query_shape: tuple, value_shape: tuple, key_shape: tuple | None = None
+    ) -> tuple:
         return tuple(query_shape)
 
     def get_config(self) -> dict[str, Any]:
@@ -242,4 +244,3 @@ def count_mha_parameters(embed_dim: int, num_heads: int, key_dim: int, value_dim
     v = embed_dim * num_heads * value_dim + num_heads * value_dim
     out = num_heads * value_dim * embed_dim + embed_dim
     return qk + v + out
-

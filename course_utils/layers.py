@@ -92,7 +92,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.token_emb = keras.layers.Embedding(
             input_dim=self.vocab_size, output_dim=self.embed_dim, mask_zero=self.mask_zero, name="token_emb"
         )
-        self.pos_emb = keras.layers.Embedding(input_dim=self.maxlen, output_dim=self.embed_dim, name="pos_emb")
+        self.pos_emb = keras.layers.Embedding(
+            input_dim=self.maxlen, output_dim=self.embed_dim, name="pos_emb"
+        )
 
     def build(self, input_shape):
         length = input_shape[-1]
@@ -135,7 +137,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"maxlen": self.maxlen, "vocab_size": self.vocab_size, "embed_dim": self.embed_dim, "mask_zero": self.mask_zero}
+            {
+                "maxlen": self.maxlen,
+                "vocab_size": self.vocab_size,
+                "embed_dim": self.embed_dim,
+                "mask_zero": self.mask_zero,
+            }
         )
         return config
 
@@ -207,7 +214,15 @@ class TransformerBlock(keras.layers.Layer):
     ``GlobalAveragePooling1D``, which then averages real tokens only).
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, ff_dim: int, rate: float = 0.1, key_dim: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        ff_dim: int,
+        rate: float = 0.1,
+        key_dim: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.embed_dim = int(embed_dim)
         self.num_heads = int(num_heads)
@@ -217,7 +232,8 @@ class TransformerBlock(keras.layers.Layer):
         self.supports_masking = True  # the output has the same padding as the input
         self.att = keras.layers.MultiHeadAttention(num_heads=self.num_heads, key_dim=self.key_dim, name="att")
         self.ffn = keras.Sequential(
-            [keras.layers.Dense(self.ff_dim, activation="relu"), keras.layers.Dense(self.embed_dim)], name="ffn"
+            [keras.layers.Dense(self.ff_dim, activation="relu"), keras.layers.Dense(self.embed_dim)],
+            name="ffn",
         )
         self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm1")
         self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm2")
@@ -247,7 +263,9 @@ class TransformerBlock(keras.layers.Layer):
         (inference mode), for plotting."""
         if not self.built:
             self.build(tuple(inputs.shape))
-        _, scores = self.att(inputs, inputs, attention_mask=self._attention_mask(mask), return_attention_scores=True)
+        _, scores = self.att(
+            inputs, inputs, attention_mask=self._attention_mask(mask), return_attention_scores=True
+        )
         return scores
 
     @staticmethod
@@ -264,6 +282,10 @@ class TransformerBlock(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            embed_dim=self.embed_dim, num_heads=self.num_heads, ff_dim=self.ff_dim, rate=self.rate, key_dim=self.key_dim
+            embed_dim=self.embed_dim,
+            num_heads=self.num_heads,
+            ff_dim=self.ff_dim,
+            rate=self.rate,
+            key_dim=self.key_dim,
         )
         return config

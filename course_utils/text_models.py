@@ -34,7 +34,9 @@ def build_text_classifier(
     ``Dropout`` -> ``Dense(num_classes, softmax)`` (as in the Keras example the seed follows).
     """
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
-    x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim, mask_zero=mask_zero, name="embedding")(inputs)
+    x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim, mask_zero=mask_zero, name="embedding")(
+        inputs
+    )
     x = TransformerBlock(embed_dim, num_heads, ff_dim, rate, key_dim=key_dim, name="transformer_block")(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
     x = keras.layers.Dropout(rate)(x)

@@ -664,7 +664,7 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   with them (post-LN) {skip.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {skip.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {skip.loc[('pre-LN', 8), 'with_own_input']:.2f}.
 * Test accuracy, parameters, seconds per epoch ({results['epochs']} epochs, best validation epoch kept):
   {'model':<42s} {'acc':>6s} {'params':>10s} {'s/epoch':>8s}
-  """ + "\n  ".join(lines) + f"""
+  """ + "\n  ".join(lines) + """
 * The Transformer minus each baseline (points): """ + ", ".join(f"{k} {100 * v:+.1f}" for k, v in results["transformer_minus_baseline"].items()) + f"""
   (standard error of such a gap: about {100 * results['standard_error_of_accuracy_gap']:.1f} points)
 * Trained attention: {results['attention_share_on_padding']:.0%} of a real word's attention on padding (seed model, no mask);

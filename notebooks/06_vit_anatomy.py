@@ -49,7 +49,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers, ops
 from sklearn.datasets import load_sample_image
-from vit_keras import layers as vit_layers
 
 import course_utils
 from course_utils import vision

@@ -9,7 +9,9 @@ import keras
 import numpy as np
 
 
-def assert_keras_round_trip(model: keras.Model, inputs: Any, folder: Path, name: str = "model") -> keras.Model:
+def assert_keras_round_trip(
+    model: keras.Model, inputs: Any, folder: Path, name: str = "model"
+) -> keras.Model:
     """Save ``model`` as ``folder/<name>.keras``, reload it and assert identical predictions.
 
     ``keras.models.load_model`` runs in safe mode (no ``Lambda`` layers), so a layer that is

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils.checks import check_rnn_forward
-from course_utils.checks import lesson01
+from course_utils.checks import check_rnn_forward, lesson01
 from course_utils.rnn import keras_simple_rnn, rnn_forward_reference
 
 
@@ -158,7 +157,9 @@ def test_each_mistake_gets_its_hint(wrong, hint):
     assert result.hint == hint
 
 
-@pytest.mark.parametrize("wrong, named", [(initial_state_ones, "ones"), (initial_state_random, "the values you started from")])
+@pytest.mark.parametrize(
+    "wrong, named", [(initial_state_ones, "ones"), (initial_state_random, "the values you started from")]
+)
 def test_wrong_initial_state(wrong, named):
     result = check_rnn_forward(wrong, verbose=False)
     assert not result.passed

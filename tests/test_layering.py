@@ -59,8 +59,19 @@ LAYERS = {
 
 # Standard-library and third-party modules that mean files, network or a command line:
 # lesson code imports none of them.
-NOT_IN_LESSON_CODE = {"argparse", "http", "pooch", "platformdirs", "requests", "shutil", "socket",
-                      "subprocess", "tarfile", "urllib", "zipfile"}
+NOT_IN_LESSON_CODE = {
+    "argparse",
+    "http",
+    "pooch",
+    "platformdirs",
+    "requests",
+    "shutil",
+    "socket",
+    "subprocess",
+    "tarfile",
+    "urllib",
+    "zipfile",
+}
 
 
 def package_modules(root: Path = PACKAGE) -> dict[str, Path]:
@@ -91,7 +102,9 @@ def imported_modules(path: Path, known: set[str]) -> list[tuple[int, str]]:
 
 
 def layering_violations(modules: dict[str, Path], root: Path = PACKAGE) -> list[str]:
-    problems = [f"{name}: not classified in LAYERS (tests/test_layering.py)" for name in modules if name not in LAYERS]
+    problems = [
+        f"{name}: not classified in LAYERS (tests/test_layering.py)" for name in modules if name not in LAYERS
+    ]
     problems += [f"{name}: in LAYERS but no such module" for name in LAYERS if name not in modules]
     known = set(modules)
     for name, path in modules.items():
@@ -129,8 +142,16 @@ def test_the_package_docstring_names_every_module():
 @pytest.mark.parametrize(
     ("module", "source", "expected"),
     [
-        ("course_utils.layers", "from course_utils.data import load_reviews\n", "(lesson) imports course_utils.data (data)"),
-        ("course_utils.layers", "def f():\n    from course_utils import fetch\n", "imports course_utils.fetch (tools)"),
+        (
+            "course_utils.layers",
+            "from course_utils.data import load_reviews\n",
+            "(lesson) imports course_utils.data (data)",
+        ),
+        (
+            "course_utils.layers",
+            "def f():\n    from course_utils import fetch\n",
+            "imports course_utils.fetch (tools)",
+        ),
         ("course_utils.data", "import course_utils.doctor\n", "(data) imports course_utils.doctor (tools)"),
         ("course_utils.rollout", "import urllib.request\n", "imports urllib.request (files, network or CLI)"),
         ("course_utils.layers", "from . import data\n", "relative import"),
@@ -152,5 +173,6 @@ def test_an_unclassified_module_fails(tmp_path):
     modules = dict(package_modules())
     modules["course_utils.new_idea"] = tmp_path / "new_idea.py"
     modules["course_utils.new_idea"].write_text("import numpy\n")
-    assert "course_utils.new_idea: not classified in LAYERS (tests/test_layering.py)" in layering_violations(modules)
-
+    assert "course_utils.new_idea: not classified in LAYERS (tests/test_layering.py)" in layering_violations(
+        modules
+    )

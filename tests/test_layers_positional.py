@@ -117,7 +117,13 @@ def test_longer_than_maxlen_is_a_clear_error_with_unknown_length():
 def test_config_round_trip():
     layer = TokenAndPositionEmbedding(8, 20, 6, mask_zero=True, name="tpe")
     clone = TokenAndPositionEmbedding.from_config(layer.get_config())
-    assert (clone.maxlen, clone.vocab_size, clone.embed_dim, clone.mask_zero, clone.name) == (8, 20, 6, True, "tpe")
+    assert (clone.maxlen, clone.vocab_size, clone.embed_dim, clone.mask_zero, clone.name) == (
+        8,
+        20,
+        6,
+        True,
+        "tpe",
+    )
 
 
 # --- SinusoidalPositionEncoding ---------------------------------------------------------
@@ -148,7 +154,9 @@ def test_sinusoidal_layer_max_wavelength_in_config():
     layer = SinusoidalPositionEncoding(max_wavelength=500.0)
     assert SinusoidalPositionEncoding.from_config(layer.get_config()).max_wavelength == 500.0
     x = np.zeros((1, 10, 4), "float32")
-    np.testing.assert_allclose(np.asarray(layer(x))[0], sinusoidal_position_encoding(10, 4, max_wavelength=500.0), atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(layer(x))[0], sinusoidal_position_encoding(10, 4, max_wavelength=500.0), atol=1e-6
+    )
 
 
 # --- .keras save/load ----------------------------------------------------------------------

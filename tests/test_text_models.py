@@ -81,8 +81,13 @@ def test_padding_mask_keeps_attention_off_padding():
 def test_config_round_trip():
     block = TransformerBlock(16, 2, 24, rate=0.2, key_dim=8, name="tb")
     config = block.get_config()
-    assert {k: config[k] for k in ("embed_dim", "num_heads", "ff_dim", "rate", "key_dim")} == \
-        {"embed_dim": 16, "num_heads": 2, "ff_dim": 24, "rate": 0.2, "key_dim": 8}
+    assert {k: config[k] for k in ("embed_dim", "num_heads", "ff_dim", "rate", "key_dim")} == {
+        "embed_dim": 16,
+        "num_heads": 2,
+        "ff_dim": 24,
+        "rate": 0.2,
+        "key_dim": 8,
+    }
     clone = TransformerBlock.from_config(config)
     assert clone.key_dim == 8 and clone.rate == 0.2
 
@@ -100,7 +105,9 @@ def test_one_home_for_the_block_and_the_builders():
 
 @pytest.mark.parametrize("mask_zero", [False, True])
 def test_text_classifier_keras_round_trip(tmp_path, mask_zero):
-    model = build_text_classifier(maxlen=10, vocab_size=50, embed_dim=8, num_heads=2, ff_dim=8, mask_zero=mask_zero)
+    model = build_text_classifier(
+        maxlen=10, vocab_size=50, embed_dim=8, num_heads=2, ff_dim=8, mask_zero=mask_zero
+    )
     ids = np.random.default_rng(1).integers(1, 50, size=(4, 10))
     ids[0, 6:] = 0
     model.fit(ids, np.array([0, 1, 0, 1]), epochs=1, verbose=0)

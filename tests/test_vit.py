@@ -20,6 +20,7 @@ import pytest
 
 from course_utils import vision
 from course_utils.data import REGISTRY, CourseDataError, load_fashion_mnist
+from course_utils.vision import google_weights
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,10 @@ def test_shipped_weights_reproduce_the_cards_test_accuracy(fashion, card):
     x_test, y_test = vision.select_classes(fashion.x_test, fashion.y_test, vision.SOURCE_CLASSES)
     assert len(x_test) == card["data"]["test_images"] == 5000
     measured = vision.accuracy(model, x_test, y_test, image_size=28)
-    assert abs(measured - card["results"]["test_accuracy"]) <= 0.005, (measured, card["results"]["test_accuracy"])
+    assert abs(measured - card["results"]["test_accuracy"]) <= 0.005, (
+        measured,
+        card["results"]["test_accuracy"],
+    )
     assert measured > 0.9  # far above chance (20 %): the pretraining worked
 
 
@@ -51,7 +55,10 @@ def test_card_describes_the_shipped_model(card):
     assert {k: arch[k] for k in vision.TINY_VIT_CONFIG} == vision.TINY_VIT_CONFIG
     assert arch["parameters"] == vision.build_tiny_vit().count_params()
     data = card["data"]
-    assert tuple(data["source_classes"]) == vision.SOURCE_CLASSES and tuple(data["target_classes"]) == vision.TARGET_CLASSES
+    assert (
+        tuple(data["source_classes"]) == vision.SOURCE_CLASSES
+        and tuple(data["target_classes"]) == vision.TARGET_CLASSES
+    )
     assert set(vision.SOURCE_CLASSES).isdisjoint(vision.TARGET_CLASSES)
     assert sorted(vision.SOURCE_CLASSES + vision.TARGET_CLASSES) == list(range(10))
     assert data["why_these_classes"] == vision.CLASS_CHOICE
@@ -119,17 +126,22 @@ def test_load_backbone_falls_back_to_the_tiny_vit(tmp_path, monkeypatch):
     assert info.kind == "tiny" and info.image_size == 28 and info.hidden_size == 64
     assert tuple(model.output_shape) == (None, 64) and not vision.has_top(model)
     line = str(info)
-    assert "\n" not in line and "tiny ViT" in line and "not in the course cache" in line and "make fetch NAME=vit-b32" in line
+    assert (
+        "\n" not in line
+        and "tiny ViT" in line
+        and "not in the course cache" in line
+        and "make fetch NAME=vit-b32" in line
+    )
     _, info = vision.load_backbone(google=False)
     assert info.kind == "tiny" and "google=False" in str(info)
 
 
 def test_load_backbone_follows_the_profile_by_default(google_cache, monkeypatch):
     """Google's weights are cached, yet the default profile keeps the tiny ViT (budgets)."""
-    monkeypatch.setattr(cv, "PROFILE", "default")
+    monkeypatch.setattr(google_weights, "PROFILE", "default")
     _, info = vision.load_backbone(image_size=64)
     assert info.kind == "tiny" and "default profile" in str(info) and "in the cache" in str(info)
-    monkeypatch.setattr(cv, "PROFILE", "full")
+    monkeypatch.setattr(google_weights, "PROFILE", "full")
     _, info = vision.load_backbone(image_size=google_cache[3])
     assert info.kind == "google"
 
@@ -138,17 +150,28 @@ def _small_google_npz(path: Path, hidden: int, layers: int, image_size: int) -> 
     """A ViT built by vit-keras in Google's .npz key format (the layout of ViT-B_32_*.npz), small."""
     from vit_keras import vit
 
-    source = vit.build_model(image_size=image_size, patch_size=32, num_layers=layers, hidden_size=hidden, num_heads=2,
-                             name="source", mlp_dim=2 * hidden, classes=1000, dropout=0.0)
+    source = vit.build_model(
+        image_size=image_size,
+        patch_size=32,
+        num_layers=layers,
+        hidden_size=hidden,
+        num_heads=2,
+        name="source",
+        mlp_dim=2 * hidden,
+        classes=1000,
+        dropout=0.0,
+    )
     rng = np.random.default_rng(0)
     source.set_weights([rng.normal(0, 0.2, w.shape).astype("float32") for w in source.get_weights()])
     params = {
-        "embedding/kernel": source.get_layer("embedding").kernel, "embedding/bias": source.get_layer("embedding").bias,
+        "embedding/kernel": source.get_layer("embedding").kernel,
+        "embedding/bias": source.get_layer("embedding").bias,
         "cls": source.get_layer("class_token").cls,
         "Transformer/posembed_input/pos_embedding": source.get_layer("Transformer_posembed_input").pe,
         "Transformer/encoder_norm/scale": source.get_layer("Transformer_encoder_norm").gamma,
         "Transformer/encoder_norm/bias": source.get_layer("Transformer_encoder_norm").beta,
-        "head/kernel": source.get_layer("head").kernel, "head/bias": source.get_layer("head").bias,
+        "head/kernel": source.get_layer("head").kernel,
+        "head/bias": source.get_layer("head").bias,
     }
     for i in range(layers):
         block, prefix = source.get_layer(f"Transformer_encoderblock_{i}"), f"Transformer/encoderblock_{i}"
@@ -156,9 +179,16 @@ def _small_google_npz(path: Path, hidden: int, layers: int, image_size: int) -> 
             params[f"{prefix}/{norm}/scale"], params[f"{prefix}/{norm}/bias"] = layer.gamma, layer.beta
         for j in (0, 1):
             dense = block.mlpblock.get_layer(f"Transformer_encoderblock_{i}_Dense_{j}")
-            params[f"{prefix}/MlpBlock_3/Dense_{j}/kernel"], params[f"{prefix}/MlpBlock_3/Dense_{j}/bias"] = dense.kernel, dense.bias
-        for name, dense in (("query", block.att.query_dense), ("key", block.att.key_dense),
-                            ("value", block.att.value_dense), ("out", block.att.combine_heads)):
+            params[f"{prefix}/MlpBlock_3/Dense_{j}/kernel"], params[f"{prefix}/MlpBlock_3/Dense_{j}/bias"] = (
+                dense.kernel,
+                dense.bias,
+            )
+        for name, dense in (
+            ("query", block.att.query_dense),
+            ("key", block.att.key_dense),
+            ("value", block.att.value_dense),
+            ("out", block.att.combine_heads),
+        ):
             kernel, bias = np.asarray(dense.kernel), np.asarray(dense.bias)
             if name == "out":  # Flax stores (heads, head_dim, hidden) and (hidden,)
                 kernel = kernel.reshape(2, hidden // 2, hidden)
@@ -178,8 +208,11 @@ def google_cache(tmp_path, monkeypatch):
     from vit_keras import vit
 
     hidden, layers, image_size = 16, 2, 64
-    monkeypatch.setattr(vit, "CONFIG_B", {"dropout": 0.0, "mlp_dim": 2 * hidden, "num_heads": 2,
-                                          "num_layers": layers, "hidden_size": hidden})
+    monkeypatch.setattr(
+        vit,
+        "CONFIG_B",
+        {"dropout": 0.0, "mlp_dim": 2 * hidden, "num_heads": 2, "num_layers": layers, "hidden_size": hidden},
+    )
     keras_home = tmp_path / "keras-home"
     keras_home.mkdir()
     monkeypatch.setattr(config, "_KERAS_DIR", str(keras_home))
@@ -187,7 +220,9 @@ def google_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(cache))
     npz = cache / REGISTRY["vit-b32"][0].path
     source = _small_google_npz(npz, hidden, layers, image_size)
-    (cache / "recorded-hashes.json").write_text(json.dumps({REGISTRY["vit-b32"][0].path: vision.sha256_of(npz)}))
+    (cache / "recorded-hashes.json").write_text(
+        json.dumps({REGISTRY["vit-b32"][0].path: vision.sha256_of(npz)})
+    )
     return source, npz, keras_home, image_size
 
 
@@ -202,7 +237,9 @@ def test_load_backbone_uses_google_weights_through_the_seeds_call(google_cache):
     assert vision.place_google_weights() == placed  # a second call keeps the verified file
     assert not vision.has_top(model) and tuple(model.output_shape) == (None, 16)
     x = np.random.default_rng(1).uniform(-1, 1, (2, image_size, image_size, 3)).astype("float32")
-    np.testing.assert_allclose(model(x), vision.remove_top(source)(x), atol=1e-5)  # exactly the .npz's numbers
+    np.testing.assert_allclose(
+        model(x), vision.remove_top(source)(x), atol=1e-5
+    )  # exactly the .npz's numbers
 
 
 def test_load_backbone_falls_back_when_google_weights_fail_their_sha256(google_cache):
@@ -229,7 +266,11 @@ def test_pipeline_prepares_vit_inputs(fashion):
     np.testing.assert_array_equal(batch_x[..., 0], batch_x[..., 2])  # grey repeated as RGB
     np.testing.assert_array_equal(batch_y, labels[:4])
     big = next(iter(vision.make_dataset(images, None, image_size=224, batch_size=2)))
-    assert tuple(big.shape) == (2, 224, 224, 3) and float(big.numpy().min()) >= -1 and float(big.numpy().max()) <= 1
+    assert (
+        tuple(big.shape) == (2, 224, 224, 3)
+        and float(big.numpy().min()) >= -1
+        and float(big.numpy().max()) <= 1
+    )
 
 
 def test_select_classes_relabels_in_the_given_order(fashion):
@@ -240,12 +281,15 @@ def test_select_classes_relabels_in_the_given_order(fashion):
 
 
 def test_extract_patches_and_dense_equal_the_conv2d_patch_embedding():
-    """Principle 3: the patch embedding is a Dense layer on flattened patches = Conv2D(kernel = stride = patch)."""
+    """Principle 3: the patch embedding is a Dense layer on flattened patches
+    = Conv2D(kernel = stride = patch)."""
     model = vision.build_tiny_vit()
     embedding = model.get_layer("embedding")
     x = np.random.default_rng(0).uniform(-1, 1, (2, 28, 28, 3)).astype("float32")
     conv = np.asarray(embedding(x)).reshape(2, 49, 64)
-    kernel, bias = embedding.get_weights()  # (4, 4, 3, 64): flattening it row, column, channel matches the patches
+    kernel, bias = (
+        embedding.get_weights()
+    )  # (4, 4, 3, 64): flattening it row, column, channel matches the patches
     dense = np.asarray(vision.extract_patches(x, 4)) @ kernel.reshape(-1, 64) + bias
     np.testing.assert_allclose(dense, conv, atol=1e-5)
 
@@ -267,7 +311,10 @@ def test_position_similarity_and_attention_distance():
     np.testing.assert_allclose([sim[i, j, i, j] for i in range(3) for j in range(3)], 1.0)
     tokens = 1 + 9
     uniform = np.full((1, 1, 1, tokens, tokens), 1 / tokens)
-    distances = np.linalg.norm(np.stack(np.divmod(np.arange(9), 3), 1)[:, None] - np.stack(np.divmod(np.arange(9), 3), 1)[None], axis=-1)
+    distances = np.linalg.norm(
+        np.stack(np.divmod(np.arange(9), 3), 1)[:, None] - np.stack(np.divmod(np.arange(9), 3), 1)[None],
+        axis=-1,
+    )
     np.testing.assert_allclose(vision.mean_attention_distance(uniform, 3, 4), [[4 * distances.mean()]])
     identity = np.eye(tokens)[None, None, None]
     np.testing.assert_allclose(vision.mean_attention_distance(identity, 3, 4), [[0.0]])
@@ -276,7 +323,9 @@ def test_position_similarity_and_attention_distance():
 def test_flower_photos_loader_reads_the_archive_layout(tmp_path):
     """The full-profile loader on an archive laid out as flower_photos.tgz, made of real photos."""
     archive = _small_flower_archive(tmp_path)
-    train, val, names = vision.load_flower_photos(image_size=64, batch_size=3, validation_split=0.25, archive=archive)
+    train, val, names = vision.load_flower_photos(
+        image_size=64, batch_size=3, validation_split=0.25, archive=archive
+    )
     assert names == ["daisy", "roses"]
     xs = [x for x, _ in train]
     assert sum(len(x) for x in xs) == 6 and sum(len(x) for x, _ in val) == 2
@@ -312,8 +361,9 @@ def test_flowers_transfer_runs_the_full_profile_path(google_cache, tmp_path):
     backbone, info = vision.load_backbone(image_size=image_size, google=True)
     assert info.kind == "google"
     archive = _small_flower_archive(tmp_path / "flowers")
-    result = vision.flowers_transfer(backbone, image_size=image_size, feature_epochs=1, fine_tune_epochs=1,
-                                 batch_size=4, archive=archive)
+    result = vision.flowers_transfer(
+        backbone, image_size=image_size, feature_epochs=1, fine_tune_epochs=1, batch_size=4, archive=archive
+    )
     assert result["classes"] == ["daisy", "roses"]
     assert result["train_images"] + result["validation_images"] == 8
     for key in ("feature_extraction_val_accuracy", "fine_tuning_val_accuracy"):

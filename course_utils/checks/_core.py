@@ -10,8 +10,9 @@ which does not fail the notebook run.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -123,7 +124,12 @@ def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = 
     try:
         hint = check()
     except NotImplementedError:
-        result = CheckResult(exercise, False, "replace `raise NotImplementedError` with your code, then run this cell again.", attempted=False)
+        result = CheckResult(
+            exercise,
+            False,
+            "replace `raise NotImplementedError` with your code, then run this cell again.",
+            attempted=False,
+        )
     except LearnerError as exc:
         result = CheckResult(exercise, False, f"your function raised an error: {exc}")
     else:

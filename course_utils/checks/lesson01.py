@@ -17,11 +17,12 @@ they differ, recognises the typical mistakes (each has its own hint and its own 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from course_utils.checks._core import (
+    HINT_RETURNED_NONE,  # noqa: F401  (re-exported: tests compare hints with it)
     CheckResult,
     LearnerError,
     Mistakes,
@@ -30,7 +31,6 @@ from course_utils.checks._core import (
     first_mistake,
     run_checker,
 )
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
 from course_utils.rnn import keras_simple_rnn
 
 __all__ = ["check_rnn_forward"]
@@ -164,7 +164,11 @@ def _check_case(fn: Callable, case: dict[str, np.ndarray]) -> str | None:
     hint = first_mistake(got, _mistakes(x, W_x, W_h, b), atol=ATOL)
     if hint is not None:
         return hint
-    if time > 1 and np.allclose(got[:, 0], 0.0, atol=ATOL) and np.allclose(got[:, 1:], expected[:, :-1], atol=ATOL):
+    if (
+        time > 1
+        and np.allclose(got[:, 0], 0.0, atol=ATOL)
+        and np.allclose(got[:, 1:], expected[:, :-1], atol=ATOL)
+    ):
         return HINT_SHIFTED
     guess = _initial_state_guess(got, x, W_x, W_h, b)
     if guess is not None:

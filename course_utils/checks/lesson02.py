@@ -18,11 +18,12 @@ mistakes (each has its own hint and its own unit test).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from course_utils.checks._core import (
+    HINT_RETURNED_NONE,  # noqa: F401  (re-exported: tests compare hints with it)
     CheckResult,
     LearnerError,
     Mistakes,
@@ -31,7 +32,6 @@ from course_utils.checks._core import (
     first_mistake,
     run_checker,
 )
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
 from course_utils.layers import sinusoidal_position_encoding
 
 __all__ = ["check_positional_encoding"]
@@ -41,7 +41,9 @@ ATOL = 1e-4  # float32 sines of angles up to ~50 rad are good to ~1e-5
 EVEN_CASES = [(8, 6), (50, 16)]
 ODD_CASES = [(10, 7), (6, 1)]
 
-HINT_TRANSPOSED = "your array is transposed: shape (depth, length). Return (length, depth): one row per position."
+HINT_TRANSPOSED = (
+    "your array is transposed: shape (depth, length). Return (length, depth): one row per position."
+)
 HINT_SHAPE = "positional_encoding({length}, {depth}) has shape {got}; expected (length, depth) = {expected}."
 HINT_SWAPPED = (
     "sine and cosine are swapped: the paper puts sin in the even columns (0, 2, 4, ...) and cos "
@@ -138,7 +140,10 @@ def _mistakes(length: int, depth: int) -> Mistakes:
         (_encoding(length, depth, exponent=lambda j, d: (j // 2) / d), HINT_EXPONENT_PAIR_INDEX),
         (_encoding(length, depth, exponent=lambda j, d: j / d), HINT_EXPONENT_COLUMN),
         (_encoding(length, depth, exponent=lambda j, d: 2 * j / d), HINT_EXPONENT_DOUBLED),
-        (_encoding(length, depth, exponent=lambda j, d: (j - j % 2).astype("float64")), HINT_EXPONENT_NO_DEPTH),
+        (
+            _encoding(length, depth, exponent=lambda j, d: (j - j % 2).astype("float64")),
+            HINT_EXPONENT_NO_DEPTH,
+        ),
         (_encoding(length, depth, multiply=True), HINT_MULTIPLIED),
         (_encoding(length, depth, positions_from=1), HINT_POSITIONS_FROM_ONE),
     ]

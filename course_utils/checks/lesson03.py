@@ -12,7 +12,8 @@ when they differ recognises the typical mistakes by recomputing each one and com
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -74,27 +75,51 @@ def _attention(q, k, v, mask=None, *, scale="sqrt", axis=-1, transpose_k=True, m
 
 # Each typical mistake: (name, keyword arguments of _attention, hint). Tried in this order.
 MISTAKES: list[tuple[str, dict[str, Any], str]] = [
-    ("no_scaling", {"scale": None},
-     "the scores are not scaled: divide q @ k^T by sqrt(d_k) (d_k = q.shape[-1]) before the softmax."),
-    ("scale_by_dk", {"scale": "d_k"},
-     "you divided the scores by d_k; divide by sqrt(d_k) instead (the scores' variance grows like d_k, "
-     "so their standard deviation grows like sqrt(d_k))."),
-    ("softmax_axis_queries", {"axis": -2},
-     "the softmax runs over the queries (axis -2); it must run over the keys, the last axis (axis=-1), "
-     "so that each query's weights sum to 1."),
-    ("softmax_axis_0", {"axis": 0},
-     "the softmax runs over axis 0 (the batch); it must run over the keys, the last axis (axis=-1)."),
-    ("k_not_transposed", {"transpose_k": False},
-     "k is not transposed: the scores are q @ k^T, i.e. ops.matmul(q, ops.swapaxes(k, -1, -2))."),
-    ("mask_ignored", {"mask_mode": "ignored"},
-     "the mask is ignored: set the scores where mask is False to a large negative number (e.g. -1e9) "
-     "before the softmax, e.g. ops.where(mask, scores, -1e9)."),
-    ("mask_inverted", {"mask_mode": "inverted"},
-     "the mask is inverted: in the Keras convention True means 'may attend', so keep the scores where "
-     "mask is True and block those where it is False."),
-    ("mask_after_softmax", {"mask_mode": "after_softmax"},
-     "you zeroed the blocked weights after the softmax, so the rows no longer sum to 1; block the "
-     "scores before the softmax instead (ops.where(mask, scores, -1e9))."),
+    (
+        "no_scaling",
+        {"scale": None},
+        "the scores are not scaled: divide q @ k^T by sqrt(d_k) (d_k = q.shape[-1]) before the softmax.",
+    ),
+    (
+        "scale_by_dk",
+        {"scale": "d_k"},
+        "you divided the scores by d_k; divide by sqrt(d_k) instead (the scores' variance grows like d_k, "
+        "so their standard deviation grows like sqrt(d_k)).",
+    ),
+    (
+        "softmax_axis_queries",
+        {"axis": -2},
+        "the softmax runs over the queries (axis -2); it must run over the keys, the last axis (axis=-1), "
+        "so that each query's weights sum to 1.",
+    ),
+    (
+        "softmax_axis_0",
+        {"axis": 0},
+        "the softmax runs over axis 0 (the batch); it must run over the keys, the last axis (axis=-1).",
+    ),
+    (
+        "k_not_transposed",
+        {"transpose_k": False},
+        "k is not transposed: the scores are q @ k^T, i.e. ops.matmul(q, ops.swapaxes(k, -1, -2)).",
+    ),
+    (
+        "mask_ignored",
+        {"mask_mode": "ignored"},
+        "the mask is ignored: set the scores where mask is False to a large negative number (e.g. -1e9) "
+        "before the softmax, e.g. ops.where(mask, scores, -1e9).",
+    ),
+    (
+        "mask_inverted",
+        {"mask_mode": "inverted"},
+        "the mask is inverted: in the Keras convention True means 'may attend', so keep the scores where "
+        "mask is True and block those where it is False.",
+    ),
+    (
+        "mask_after_softmax",
+        {"mask_mode": "after_softmax"},
+        "you zeroed the blocked weights after the softmax, so the rows no longer sum to 1; block the "
+        "scores before the softmax instead (ops.where(mask, scores, -1e9)).",
+    ),
 ]
 
 
@@ -137,9 +162,19 @@ def _cases() -> list[dict[str, Any]]:
     ]
     padding = np.ones((2, 1, 7), dtype=bool)  # (batch, 1, T_k): sequence 0 has 3 padding tokens
     padding[0, 0, 4:] = False
-    cases.append(dict(name="padding mask (2, 1, T_k)", q=arr(2, 4, 6), k=arr(2, 7, 6), v=arr(2, 7, 3), mask=padding))
+    cases.append(
+        dict(name="padding mask (2, 1, T_k)", q=arr(2, 4, 6), k=arr(2, 7, 6), v=arr(2, 7, 3), mask=padding)
+    )
     causal = np.tril(np.ones((5, 5), dtype=bool))  # (T_q, T_k), broadcast over batch and heads
-    cases.append(dict(name="4-D heads, causal mask (T, T)", q=arr(2, 3, 5, 4), k=arr(2, 3, 5, 4), v=arr(2, 3, 5, 6), mask=causal))
+    cases.append(
+        dict(
+            name="4-D heads, causal mask (T, T)",
+            q=arr(2, 3, 5, 4),
+            k=arr(2, 3, 5, 4),
+            v=arr(2, 3, 5, 6),
+            mask=causal,
+        )
+    )
     return cases
 
 
@@ -155,8 +190,11 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 def _unpack(result: Any, case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | str:
     """The learner's (output, weights) as arrays, or a hint if the return value is malformed."""
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return ("return two things, `return output, weights`: the attention weights are needed to plot "
-                f"them (got {type(result).__name__}{'' if not isinstance(result, (tuple, list)) else f' of length {len(result)}'}).")
+        length = "" if not isinstance(result, (tuple, list)) else f" of length {len(result)}"
+        return (
+            "return two things, `return output, weights`: the attention weights are needed to plot "
+            f"them (got {type(result).__name__}{length})."
+        )
     output, weights = result
     if weights is None:
         return "the weights are not returned (got None): `return output, weights`."
@@ -165,7 +203,11 @@ def _unpack(result: Any, case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] 
     except (TypeError, ValueError) as exc:
         raise LearnerError(f"could not read your result as arrays: {exc}") from None
     expected_out, expected_w = _reference(case)
-    if output.shape == expected_w.shape and weights.shape == expected_out.shape and output.shape != weights.shape:
+    if (
+        output.shape == expected_w.shape
+        and weights.shape == expected_out.shape
+        and output.shape != weights.shape
+    ):
         return "output and weights are swapped: return `output, weights` in that order."
     return output, weights
 
@@ -176,22 +218,34 @@ def _diagnose(case: dict[str, Any], output: np.ndarray, weights: np.ndarray) -> 
     expected_out, expected_w = _reference(case)
     if _close(output, expected_out) and _close(weights, expected_w):
         return None
-    where = f"case '{case['name']}' (q {q.shape}, k {k.shape}, v {v.shape}" + (f", mask {mask.shape})" if mask is not None else ")")
+    where = f"case '{case['name']}' (q {q.shape}, k {k.shape}, v {v.shape}" + (
+        f", mask {mask.shape})" if mask is not None else ")"
+    )
     if weights.shape != expected_w.shape:
-        return f"{where}: the weights have shape {weights.shape}, expected {expected_w.shape} (..., T_q, T_k)."
+        return (
+            f"{where}: the weights have shape {weights.shape}, expected {expected_w.shape} (..., T_q, T_k)."
+        )
     hint = first_mistake(weights, _mistakes(q, k, v, mask), atol=ATOL, rtol=RTOL)
     if hint is not None:
         return f"{where}: {hint}"
     if output.shape != expected_out.shape:
         return f"{where}: the output has shape {output.shape}, expected {expected_out.shape} (..., T_q, d_v)."
     if _close(weights, expected_w):
-        return f"{where}: the weights are right but the output is not; output = weights @ v (ops.matmul(weights, v))."
+        return (
+            f"{where}: the weights are right but the output is not; output = weights @ v "
+            "(ops.matmul(weights, v))."
+        )
     row_sums = weights.sum(axis=-1)
     if not np.allclose(row_sums[row_sums > ATOL], 1.0, atol=1e-4):
-        return (f"{where}: the weights' rows do not sum to 1 (they sum to {row_sums.min():.3f} .. "
-                f"{row_sums.max():.3f}); return the weights after the softmax over the last axis.")
+        return (
+            f"{where}: the weights' rows do not sum to 1 (they sum to {row_sums.min():.3f} .. "
+            f"{row_sums.max():.3f}); return the weights after the softmax over the last axis."
+        )
     diff = np.abs(weights - expected_w).max()
-    return f"{where}: the weights differ from the reference by up to {diff:.3g}; compare each step with the formula softmax(q k^T / sqrt(d_k))."
+    return (
+        f"{where}: the weights differ from the reference by up to {diff:.3g}; compare each step with the "
+        "formula softmax(q k^T / sqrt(d_k))."
+    )
 
 
 def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = True) -> CheckResult:
@@ -222,7 +276,12 @@ def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = T
             return check()
         except LearnerError as exc:
             text = str(exc)
-            if "transpose" in text.lower() or "shape" in text.lower() or "dimension" in text.lower() or "incompatible" in text.lower():
+            if (
+                "transpose" in text.lower()
+                or "shape" in text.lower()
+                or "dimension" in text.lower()
+                or "incompatible" in text.lower()
+            ):
                 raise LearnerError(
                     f"{text}. If this comes from transposing k: with batch (and head) axes in front, "
                     "transpose only the last two axes, ops.swapaxes(k, -1, -2) (k.T reverses every axis)."

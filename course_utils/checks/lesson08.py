@@ -17,14 +17,15 @@ unit test in tests/test_checks_lesson08.py).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from course_utils.checks._core import (
+    HINT_RETURNED_NONE,  # noqa: F401  (re-exported: tests compare hints with it)
     CheckResult,
-    Mistakes,
     LearnerError,
+    Mistakes,
     as_float_array,
     call_learner,
     close,
@@ -32,7 +33,6 @@ from course_utils.checks._core import (
     run_checker,
     softmax,
 )
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
 from course_utils.rollout import attention_rollout as attention_rollout_reference
 
 __all__ = ["check_attention_rollout"]
@@ -162,7 +162,9 @@ def _check_case(fn: Callable, attentions: np.ndarray) -> str | None:
     try:
         raw = call_learner(fn, attentions.copy())
     except LearnerError as exc:
-        raise LearnerError(f"{exc} [called with attentions of shape {attentions.shape} = (layers, heads, T, T)]") from None
+        raise LearnerError(
+            f"{exc} [called with attentions of shape {attentions.shape} = (layers, heads, T, T)]"
+        ) from None
     got, hint = as_float_array(raw, "of shape (T, T)")
     if hint:
         return hint

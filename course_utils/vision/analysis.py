@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ['mean_attention_distance', 'position_similarity']
+__all__ = ["mean_attention_distance", "position_similarity"]
 
 
 def position_similarity(position_embeddings: np.ndarray, grid: int) -> np.ndarray:

@@ -18,7 +18,13 @@ from course_utils.profile import PROFILE
 from course_utils.vision.tiny_vit import TINY_VIT_CONFIG, TINY_VIT_NAME
 from course_utils.vision.weights import load_tiny_vit, read_card, sha256_of
 
-__all__ = ['GOOGLE_B32_FILE', 'BackboneInfo', 'google_weights_available', 'load_backbone', 'place_google_weights']
+__all__ = [
+    "GOOGLE_B32_FILE",
+    "BackboneInfo",
+    "google_weights_available",
+    "load_backbone",
+    "place_google_weights",
+]
 
 
 GOOGLE_B32_FILE = "ViT-B_32_imagenet21k+imagenet2012.npz"
@@ -75,7 +81,8 @@ class BackboneInfo:
 
     def __str__(self) -> str:
         return (
-            f"Backbone: {self.name} ({self.params / 1e6:.2f} M parameters, {self.image_size}×{self.image_size} input, "
+            f"Backbone: {self.name} ({self.params / 1e6:.2f} M parameters, "
+            f"{self.image_size}×{self.image_size} input, "
             f"patch {self.patch_size}, {self.hidden_size} features): {self.reason}"
         )
 
@@ -116,19 +123,38 @@ def load_backbone(image_size: int = 224, activation: str = "linear", google: boo
     model = load_tiny_vit(include_top=False)
     card = read_card()
     if google and cached_path(REGISTRY["vit-b32"][0]).is_file():
-        reason = ("Google's ViT-B/32 weights in the course cache fail their recorded sha256 "
-                  "(`make fetch NAME=vit-b32` fetches them again)")
+        reason = (
+            "Google's ViT-B/32 weights in the course cache fail their recorded sha256 "
+            "(`make fetch NAME=vit-b32` fetches them again)"
+        )
     elif google:
-        reason = "Google's ViT-B/32 weights are not in the course cache (`make fetch NAME=vit-b32` adds them, about 340 MB)"
+        reason = (
+            "Google's ViT-B/32 weights are not in the course cache (`make fetch NAME=vit-b32` adds them, "
+            "about 340 MB)"
+        )
     elif chosen_by_profile:
         cached = "in the cache" if google_weights_available() else "after `make fetch NAME=vit-b32`"
-        reason = f"the default profile uses the tiny ViT (COURSE_PROFILE=full uses Google's ViT-B/32 {cached})"
+        reason = (
+            f"the default profile uses the tiny ViT (COURSE_PROFILE=full uses Google's ViT-B/32 {cached})"
+        )
     elif google_weights_available():
         reason = "asked for the tiny ViT (google=False), although Google's ViT-B/32 weights are in the cache"
     else:
-        reason = "asked for the tiny ViT (google=False); Google's ViT-B/32 weights are not in the cache either"
-    reason += (f"; so the course's tiny ViT pretrained on Fashion-MNIST {', '.join(card['data']['source_class_names'])} "
-               f"({card['results']['test_accuracy']:.1%} test accuracy there)")
-    info = BackboneInfo(f"course tiny ViT {TINY_VIT_NAME}", "tiny", TINY_VIT_CONFIG["image_size"],
-                        TINY_VIT_CONFIG["patch_size"], TINY_VIT_CONFIG["hidden_size"], model.count_params(), reason)
+        reason = (
+            "asked for the tiny ViT (google=False); Google's ViT-B/32 weights are not in the cache either"
+        )
+    reason += (
+        "; so the course's tiny ViT pretrained on Fashion-MNIST "
+        f"{', '.join(card['data']['source_class_names'])} "
+        f"({card['results']['test_accuracy']:.1%} test accuracy there)"
+    )
+    info = BackboneInfo(
+        f"course tiny ViT {TINY_VIT_NAME}",
+        "tiny",
+        TINY_VIT_CONFIG["image_size"],
+        TINY_VIT_CONFIG["patch_size"],
+        TINY_VIT_CONFIG["hidden_size"],
+        model.count_params(),
+        reason,
+    )
     return model, info

@@ -1,11 +1,8 @@
-"""Patches, the ViT's "words" (notebook 06): :func:`extract_patches` is the reference of exercise 06.
-"""
+"""Patches, the ViT's "words" (notebook 06): :func:`extract_patches` is the reference of exercise 06."""
 
 from __future__ import annotations
 
-
-
-__all__ = ['extract_patches']
+__all__ = ["extract_patches"]
 
 
 def extract_patches(images, patch_size: int):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-__all__ = ['accuracy', 'make_dataset', 'predict_in_batches', 'prepare_images', 'select_classes']
+__all__ = ["accuracy", "make_dataset", "predict_in_batches", "prepare_images", "select_classes"]
 
 
-def select_classes(images: np.ndarray, labels: np.ndarray, classes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def select_classes(
+    images: np.ndarray, labels: np.ndarray, classes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Keep the images of ``classes`` and relabel them 0..len(classes)-1 (in the order given)."""
     classes = tuple(int(c) for c in classes)
     keep = np.isin(labels, classes)
@@ -40,8 +42,14 @@ def prepare_images(images, image_size: int):
     return vit.preprocess_inputs(x)  # mode "tf": x / 127.5 - 1
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray | None = None, image_size: int = 28, batch_size: int = 64,
-                 shuffle: bool = False, seed: int = 0):
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray | None = None,
+    image_size: int = 28,
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+):
     """A ``tf.data`` pipeline: (shuffle), per-image preparation (:func:`prepare_images`), batch, prefetch.
 
     ``images``: uint8 ``(N, H, W)`` grey (as Fashion-MNIST) or ``(N, H, W, C)``. This replaces
@@ -59,13 +67,17 @@ def make_dataset(images: np.ndarray, labels: np.ndarray | None = None, image_siz
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
 
     def prepare(image, label=None):
-        return prepare_images(image, image_size) if label is None else (prepare_images(image, image_size), label)
+        return (
+            prepare_images(image, image_size) if label is None else (prepare_images(image, image_size), label)
+        )
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def accuracy(model, images: np.ndarray, labels: np.ndarray, image_size: int = 28, batch_size: int = 256) -> float:
+def accuracy(
+    model, images: np.ndarray, labels: np.ndarray, image_size: int = 28, batch_size: int = 256
+) -> float:
     """Top-1 accuracy of ``model`` (logits or probabilities) on uint8 images."""
     scores = model.predict(make_dataset(images, None, image_size, batch_size), verbose=0)
     return float(np.mean(np.argmax(scores, axis=-1) == labels))
@@ -77,7 +89,9 @@ def predict_in_batches(model, images, batch_size: int = 500) -> np.ndarray:
     Calling the model directly avoids ``predict``'s one-off tracing (seconds per new model on
     a CPU), which dominates when an experiment evaluates many models on a thousand images.
     """
-    return np.concatenate([
-        keras.ops.convert_to_numpy(model(images[i : i + batch_size], training=False))
-        for i in range(0, len(images), batch_size)
-    ])
+    return np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(images[i : i + batch_size], training=False))
+            for i in range(0, len(images), batch_size)
+        ]
+    )

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ['CLASS_CHOICE', 'SOURCE_CLASSES', 'TARGET_CLASSES', 'TINY_VIT_CONFIG', 'TINY_VIT_NAME', 'build_tiny_vit']
+__all__ = [
+    "CLASS_CHOICE",
+    "SOURCE_CLASSES",
+    "TARGET_CLASSES",
+    "TINY_VIT_CONFIG",
+    "TINY_VIT_NAME",
+    "build_tiny_vit",
+]
 
 
 TINY_VIT_NAME = "vit-tiny-fmnist5"
@@ -52,4 +59,6 @@ def build_tiny_vit(classes: int = len(SOURCE_CLASSES), include_top: bool = True,
     """
     from vit_keras import vit
 
-    return vit.build_model(**TINY_VIT_CONFIG, name=name, classes=classes, activation="linear", include_top=include_top)
+    return vit.build_model(
+        **TINY_VIT_CONFIG, name=name, classes=classes, activation="linear", include_top=include_top
+    )

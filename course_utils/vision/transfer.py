@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-__all__ = ['has_top', 'remember_start', 'remove_top', 'seed_head', 'build_transfer_model']
+__all__ = ["has_top", "remember_start", "remove_top", "seed_head", "build_transfer_model"]
 
 
 def remove_top(model):
@@ -32,17 +32,24 @@ def has_top(model) -> bool:
 def seed_head(num_classes: int, hidden_units: int = 64, dropout: float = 0.2):
     """The seed's classification head as one layer: Flatten, BatchNormalization, Dense (exact GELU),
     Dropout, ``Dense(num_classes, softmax)``. Named ``classifier`` (vit-keras calls its own top ``head``)."""
-    return keras.Sequential([
-        keras.layers.Flatten(),  # the ViT's features are (batch, hidden) already: kept from the seed, a no-op here
-        keras.layers.BatchNormalization(),
-        keras.layers.Dense(hidden_units, activation="gelu"),
-        keras.layers.Dropout(dropout),
-        keras.layers.Dense(num_classes, activation="softmax"),  # probabilities: the loss uses from_logits=False
-    ], name="classifier")
+    return keras.Sequential(
+        [
+            # The ViT's features are (batch, hidden) already: Flatten is kept from the seed, a no-op here.
+            keras.layers.Flatten(),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(hidden_units, activation="gelu"),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(
+                num_classes, activation="softmax"
+            ),  # probabilities: the loss uses from_logits=False
+        ],
+        name="classifier",
+    )
 
 
-def build_transfer_model(backbone, num_classes: int, hidden_units: int = 64, dropout: float = 0.2,
-                   learning_rate: float = 1e-3):
+def build_transfer_model(
+    backbone, num_classes: int, hidden_units: int = 64, dropout: float = 0.2, learning_rate: float = 1e-3
+):
     """The seed's transfer-learning model (the reference of exercise 07), compiled.
 
     The backbone (its top removed if it still has one) is frozen and called in inference mode

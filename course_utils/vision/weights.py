@@ -17,7 +17,7 @@ from course_utils.paths import WEIGHTS_DIR
 from course_utils.vision.tiny_vit import TINY_VIT_NAME, build_tiny_vit
 from course_utils.vision.transfer import remove_top
 
-__all__ = ['WEIGHTS_DIR', 'card_path', 'load_tiny_vit', 'read_card', 'sha256_of', 'weights_path']
+__all__ = ["WEIGHTS_DIR", "card_path", "load_tiny_vit", "read_card", "sha256_of", "weights_path"]
 
 
 def weights_path(name: str = TINY_VIT_NAME, weights_dir: Path | None = None) -> Path:
@@ -53,7 +53,10 @@ def load_tiny_vit(include_top: bool = True, name: str = TINY_VIT_NAME, weights_d
     card = read_card(name, weights_dir)
     path = weights_path(name, weights_dir)
     if not path.is_file():
-        raise CourseDataError(f"The shipped weights {path} are missing. Fix: restore them from git or run `python -m course_utils.pretrain`.")
+        raise CourseDataError(
+            f"The shipped weights {path} are missing. Fix: restore them from git or run `python -m "
+            "course_utils.pretrain`."
+        )
     actual = sha256_of(path)
     if actual != card["sha256"]:
         raise CourseDataError(
