@@ -115,6 +115,16 @@ class MultiHeadAttention(keras.layers.Layer):
     Only sequences are supported: inputs of shape ``(batch, T, E)``. Masks are given
     explicitly with ``attention_mask`` (Keras's implicit ``_keras_mask`` propagation is not
     reproduced).
+
+    Example::
+
+        mha = MultiHeadAttention(num_heads=2, key_dim=16)
+        out = mha(x, x)  # self-attention: (batch, T, E) -> (batch, T, E)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", section 3.2.2 (2017):
+        https://arxiv.org/abs/1706.03762; ``keras.layers.MultiHeadAttention``:
+        https://keras.io/api/layers/attention_layers/multi_head_attention/
     """
 
     def __init__(

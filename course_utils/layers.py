@@ -81,6 +81,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     Input: integer token ids of shape ``(batch, length)`` with ``length <= maxlen``.
     Output: ``(batch, length, embed_dim)``, ``token_emb(ids) + pos_emb(0 .. length-1)``.
+
+    Example::
+
+        ids = keras.Input((200,), dtype="int32")
+        x = TokenAndPositionEmbedding(maxlen=200, vocab_size=20000, embed_dim=32, mask_zero=True)(ids)
+        # x: (batch, 200, 32), with a padding mask for the layers that follow
+
+    References:
+        The Keras example "Text classification with Transformer" (the seed's layer):
+        https://keras.io/examples/nlp/text_classification_with_transformer/
     """
 
     def __init__(self, maxlen: int, vocab_size: int, embed_dim: int, mask_zero: bool = False, **kwargs):
@@ -161,6 +171,15 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     Args:
         max_wavelength: the ``10000`` of the paper (the longest wavelength is
             ``2*pi*max_wavelength`` positions).
+
+    Example::
+
+        x = keras.layers.Embedding(20000, 32, mask_zero=True)(ids)  # (batch, length, 32)
+        x = SinusoidalPositionEncoding()(x)  # returns x + PE[:length], same shape and mask
+
+    References:
+        Vaswani et al., "Attention Is All You Need", section 3.5 (2017):
+        https://arxiv.org/abs/1706.03762
     """
 
     def __init__(self, max_wavelength: float = 10000.0, **kwargs):
@@ -212,6 +231,16 @@ class TransformerBlock(keras.layers.Layer):
     A padding mask coming from the layer before (``TokenAndPositionEmbedding(mask_zero=True)``)
     keeps attention away from padding tokens and is passed on to the next layer (e.g. to
     ``GlobalAveragePooling1D``, which then averages real tokens only).
+
+    Example::
+
+        x = TokenAndPositionEmbedding(200, 20000, 32, mask_zero=True)(ids)
+        x = TransformerBlock(embed_dim=32, num_heads=2, ff_dim=32)(x)  # (batch, 200, 32)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", section 3.1 (2017):
+        https://arxiv.org/abs/1706.03762; the Keras example the seed follows:
+        https://keras.io/examples/nlp/text_classification_with_transformer/
     """
 
     def __init__(
