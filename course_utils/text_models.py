@@ -39,17 +39,7 @@ def build_text_classifier(
     )
     x = TransformerBlock(embed_dim, num_heads, ff_dim, rate, key_dim=key_dim, name="transformer_block")(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
-    x = keras.layers.Dropout(rate)(x)
-    x = keras.layers.Dense(hidden_units, activation="relu")(x)
-    x = keras.layers.Dropout(rate)(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
-    model = keras.Model(inputs, outputs, name="transformer_classifier")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return _with_head(inputs, x, rate, hidden_units, num_classes, learning_rate, "transformer_classifier")
 
 
 def build_lstm_classifier(
@@ -73,11 +63,17 @@ def build_lstm_classifier(
     x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(inputs)
     recurrent = keras.layers.LSTM(units)
     x = keras.layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
-    x = keras.layers.Dropout(rate)(x)
+    return _with_head(inputs, x, rate, hidden_units, num_classes, learning_rate, "lstm_classifier")
+
+
+def _with_head(inputs, features, rate, hidden_units, num_classes, learning_rate, name) -> keras.Model:
+    """The head both classifiers share (as in the Keras example the seed follows), compiled:
+    ``Dropout`` -> ``Dense(hidden_units, relu)`` -> ``Dropout`` -> ``Dense(num_classes, softmax)``."""
+    x = keras.layers.Dropout(rate)(features)
     x = keras.layers.Dense(hidden_units, activation="relu")(x)
     x = keras.layers.Dropout(rate)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
-    model = keras.Model(inputs, outputs, name="lstm_classifier")
+    model = keras.Model(inputs, outputs, name=name)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",

@@ -88,15 +88,9 @@ def flowers_transfer(
     train_ds, val_ds, names = load_flower_photos(image_size, batch_size, archive=archive)
     model = build_transfer_model(backbone, len(names))
     start = time.perf_counter()
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=feature_epochs,
-        verbose=0,
-        shuffle=False,
-        callbacks=[EpochLog("flowers, feature extraction")],
+    feature_accuracy = _fit_and_evaluate(
+        model, train_ds, val_ds, feature_epochs, "flowers, feature extraction"
     )
-    feature_accuracy = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
     vit_layer = model.layers[1]  # the (topless) ViT inside the transfer model
     vit_layer.trainable = True  # fine-tuning: everything learns, slowly
     model.compile(
@@ -104,15 +98,7 @@ def flowers_transfer(
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=fine_tune_epochs,
-        verbose=0,
-        shuffle=False,
-        callbacks=[EpochLog("flowers, fine-tuning")],
-    )
-    fine_tune_accuracy = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
+    fine_tune_accuracy = _fit_and_evaluate(model, train_ds, val_ds, fine_tune_epochs, "flowers, fine-tuning")
     return {
         "classes": names,
         "train_images": int(sum(len(y) for _, y in train_ds)),
@@ -121,3 +107,11 @@ def flowers_transfer(
         "fine_tuning_val_accuracy": float(fine_tune_accuracy),
         "seconds": time.perf_counter() - start,
     }
+
+
+def _fit_and_evaluate(model, train_ds, val_ds, epochs: int, label: str) -> float:
+    """Train ``epochs`` epochs (one line per epoch) and return the validation accuracy."""
+    model.fit(
+        train_ds, validation_data=val_ds, epochs=epochs, verbose=0, shuffle=False, callbacks=[EpochLog(label)]
+    )
+    return model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
