@@ -129,11 +129,6 @@ REGISTRY: dict[str, list[RemoteFile]] = {
 """Every file the course may download, by data set name (the names `make fetch` takes)."""
 
 
-def register(name: str, files: list[RemoteFile]) -> None:
-    """Add a data set to the registry (used by modules that own their files, e.g. ViT weights)."""
-    REGISTRY[name] = files
-
-
 # --------------------------------------------------------------------------------------
 # Verification and fetching
 # --------------------------------------------------------------------------------------
@@ -537,21 +532,6 @@ def load_fashion_mnist() -> ImageSplits:
         arrays["t10k-labels"].astype("int32"),
         info,
     )
-
-
-# --------------------------------------------------------------------------------------
-# tf.data helper
-# --------------------------------------------------------------------------------------
-
-
-def to_dataset(x: Any, y: Any, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-    """A batched, prefetched ``tf.data.Dataset`` of ``(x, y)``, shuffled each epoch if asked."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def copy_into_cache(name: str, source_dir: Path) -> list[Path]:

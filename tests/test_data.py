@@ -158,13 +158,3 @@ def test_fashion_mnist_with_no_source_names_every_fix(empty_cache, monkeypatch, 
     assert_clean_error(
         info.value, "make fetch NAME=fashion-mnist", "COURSE_MIRROR", "apt-get install dataset-fashion-mnist"
     )
-
-
-# ---- tf.data helper ------------------------------------------------------------------------
-
-
-def test_to_dataset_batches_texts_and_labels(reviews):
-    ds = data.to_dataset(reviews.x_val[:100], reviews.y_val[:100], batch_size=32, shuffle=True, seed=1)
-    batches = list(ds.as_numpy_iterator())
-    assert [len(y) for _, y in batches] == [32, 32, 32, 4]
-    assert sorted(t.decode() for x, _ in batches for t in x) == sorted(reviews.x_val[:100].tolist())
