@@ -9,6 +9,8 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 LOCK         ?= requirements.txt
 DATA_LOCK    := requirements-data.txt
+DEV_LOCK     := requirements-dev.txt
+DEV_STAMP    := $(VENV)/.installed-dev
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
@@ -18,7 +20,7 @@ PYTEST_ARGS  ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -27,6 +29,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 
 # --- set-up -----------------------------------------------------------------------------
 $(PY):
@@ -50,8 +53,18 @@ lab: setup
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 test: setup
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
+$(DEV_STAMP): $(DEV_LOCK) | $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DEV_LOCK)
+	@touch $(DEV_STAMP)
+
+lint: setup $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-unit: setup
 	$(PY) -m pytest $(PYTEST_ARGS) tests

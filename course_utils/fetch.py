@@ -51,7 +51,9 @@ def human_size(size: int | None) -> str:
 
 
 def _cached_size(name: str) -> int:
-    return sum(data.cached_path(e).stat().st_size for e in data.REGISTRY[name] if data.cached_path(e).is_file())
+    return sum(
+        data.cached_path(e).stat().st_size for e in data.REGISTRY[name] if data.cached_path(e).is_file()
+    )
 
 
 def _registered_size(name: str) -> int | None:
@@ -85,8 +87,13 @@ def fetch_one(name: str, progress: bool = True) -> Outcome:
     except data.CourseDataError as exc:
         return Outcome(name, len(entries), _registered_size(name), "FAILED", fix=str(exc))
     except OSError as exc:  # e.g. the disk filled up while copying
-        return Outcome(name, len(entries), _registered_size(name), "FAILED",
-                       fix=f"{exc}. Fix: free some disk space or set COURSE_DATA_DIR to a folder with room.")
+        return Outcome(
+            name,
+            len(entries),
+            _registered_size(name),
+            "FAILED",
+            fix=f"{exc}. Fix: free some disk space or set COURSE_DATA_DIR to a folder with room.",
+        )
     return Outcome(name, len(entries), _cached_size(name), status)
 
 
@@ -107,7 +114,9 @@ def list_table() -> str:
     for name, entries in sorted(data.REGISTRY.items()):
         cached = "yes" if data.is_cached(name) else ("Debian" if _debian_has(name) else "no")
         size = _cached_size(name) if cached == "yes" else _registered_size(name)
-        lines.append(f"{name:<16}{len(entries):>6}{human_size(size):>11}  {cached:<7} {entries[0].description}")
+        lines.append(
+            f"{name:<16}{len(entries):>6}{human_size(size):>11}  {cached:<7} {entries[0].description}"
+        )
     return "\n".join(lines)
 
 
@@ -116,9 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m course_utils.fetch",
         description="Pre-download the course's data and weights (verified) into the cache folder.",
     )
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"data sets to fetch: {', '.join(sorted(data.REGISTRY))}")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"data sets to fetch: {', '.join(sorted(data.REGISTRY))}"
+    )
     parser.add_argument("--all", action="store_true", help="fetch every data set")
-    parser.add_argument("--list", action="store_true", help="list the data sets and what is cached, fetch nothing")
+    parser.add_argument(
+        "--list", action="store_true", help="list the data sets and what is cached, fetch nothing"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 

@@ -79,7 +79,9 @@ def room_address(bind: str) -> str:
 
 
 def make_server(served: dict[str, int], bind: str, port: int) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(type("Handler", (CacheHandler,), {"served": frozenset(served)}), directory=str(data_dir()))
+    handler = functools.partial(
+        type("Handler", (CacheHandler,), {"served": frozenset(served)}), directory=str(data_dir())
+    )
     return http.server.ThreadingHTTPServer((bind, port), handler)
 
 
@@ -88,41 +90,68 @@ def _stop(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.serve",
-                                     description="Serve the course cache folder over HTTP to a room (COURSE_MIRROR).")
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.serve",
+        description="Serve the course cache folder over HTTP to a room (COURSE_MIRROR).",
+    )
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0: every interface)")
+    parser.add_argument(
+        "--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0: every interface)"
+    )
     args = parser.parse_args(argv)
 
     cache = data_dir()
     print(f"Checking the course cache {cache} ...", flush=True)
     served = servable_files()
     if not served:
-        hint = (" Fashion-MNIST is installed from Debian: `python -m course_utils.fetch fashion-mnist` copies it into the cache."
-                if all(data.verify(data.FASHION_MNIST_DEBIAN_DIR / Path(e.path).name, e) for e in data.REGISTRY["fashion-mnist"])
-                else "")
-        print(f"Nothing to serve: the course cache {cache} holds no verified course files. "
-              f"Fix: run `make fetch` (or `python -m course_utils.fetch --all`) first, "
-              f"or point COURSE_DATA_DIR at the folder that holds them.{hint}", file=sys.stderr)
+        hint = (
+            " Fashion-MNIST is installed from Debian: `python -m course_utils.fetch fashion-mnist` copies it "
+            "into the cache."
+            if all(
+                data.verify(data.FASHION_MNIST_DEBIAN_DIR / Path(e.path).name, e)
+                for e in data.REGISTRY["fashion-mnist"]
+            )
+            else ""
+        )
+        print(
+            f"Nothing to serve: the course cache {cache} holds no verified course files. "
+            f"Fix: run `make fetch` (or `python -m course_utils.fetch --all`) first, "
+            f"or point COURSE_DATA_DIR at the folder that holds them.{hint}",
+            file=sys.stderr,
+        )
         return 1
     try:
         server = make_server(served, args.bind, args.port)
     except OSError as exc:
-        print(f"Cannot listen on {args.bind}:{args.port} ({exc}). Fix: choose another port, "
-              f"e.g. `python -m course_utils.serve --port {args.port + 1 if args.port else 8001}`.", file=sys.stderr)
+        print(
+            f"Cannot listen on {args.bind}:{args.port} ({exc}). Fix: choose another port, "
+            f"e.g. `python -m course_utils.serve --port {args.port + 1 if args.port else 8001}`.",
+            file=sys.stderr,
+        )
         return 1
     port = server.server_address[1]
     address = room_address(args.bind)
-    missing = [name for name, entries in sorted(data.REGISTRY.items()) if not all(e.path in served for e in entries)]
-    print(f"Serving {len(served)} verified files ({human_size(sum(served.values()))}) from {cache} on port {port}.")
+    missing = [
+        name for name, entries in sorted(data.REGISTRY.items()) if not all(e.path in served for e in entries)
+    ]
+    print(
+        f"Serving {len(served)} verified files ({human_size(sum(served.values()))}) from {cache} on port "
+        f"{port}."
+    )
     print("Learners run this line, then `make lab` (or `make fetch`):\n")
     print(f"    export COURSE_MIRROR=http://{address}:{port}\n")
     if address.startswith("127."):
-        print("(This address is only reachable from this machine: use --bind with your network address for a room.)")
+        print(
+            "(This address is only reachable from this machine: use --bind with your network address for a "
+            "room.)"
+        )
     for path, size in served.items():
         print(f"  {path:<60} {human_size(size):>10}")
     if missing:
-        print(f"Not in the cache, so not served: {', '.join(missing)} (`make fetch NAME=...` adds them; then restart).")
+        print(
+            f"Not in the cache, so not served: {', '.join(missing)} (`make fetch NAME=...` adds them; then "
+            "restart)."
+        )
     print("Press Ctrl+C to stop.", flush=True)
 
     signal.signal(signal.SIGTERM, _stop)
