@@ -44,6 +44,10 @@ TARGETS_FILE = "targets.json"
 """Which platforms ``fetch`` was asked for (inside the wheelhouse; not served)."""
 
 
+LOCK_ROOT = REPO_ROOT
+"""The folder whose ``requirements*.txt`` define the wheelhouse (the checkout; tests point it elsewhere)."""
+
+
 class WheelhouseError(RuntimeError):
     """The wheelhouse could not be built; the message names the fix."""
 
@@ -71,9 +75,9 @@ class Pin:
         return f"{self.name}=={self.version} " + " ".join(f"--hash=sha256:{h}" for h in sorted(self.hashes))
 
 
-def lock_files(root: Path = REPO_ROOT) -> list[Path]:
+def lock_files(root: Path | None = None) -> list[Path]:
     """The hashed requirement files the set-up installs: ``requirements*.txt`` at the top."""
-    return sorted(root.glob("requirements*.txt"))
+    return sorted((root or LOCK_ROOT).glob("requirements*.txt"))
 
 
 def _logical_lines(text: str) -> list[str]:
@@ -278,14 +282,14 @@ def wheels_in(folder: Path) -> list[Wheel]:
     return out
 
 
-def all_pins(root: Path = REPO_ROOT) -> list[Pin]:
+def all_pins(root: Path | None = None) -> list[Pin]:
     pins = []
     for lock in lock_files(root):
         pins += read_lock(lock)[0]
     return pins
 
 
-def verified_wheels(folder: Path | None = None, root: Path = REPO_ROOT) -> dict[str, str]:
+def verified_wheels(folder: Path | None = None, root: Path | None = None) -> dict[str, str]:
     """Wheels in the folder that a current lock file pins, with a sha256 it lists: ``{file name: sha256}``.
 
     Everything else (damaged copies, wheels of older locks) is left out: serve never offers it.
@@ -317,7 +321,7 @@ class LockCoverage:
         return not self.missing
 
 
-def coverage(target: Target, folder: Path | None = None, root: Path = REPO_ROOT,
+def coverage(target: Target, folder: Path | None = None, root: Path | None = None,
              verified: dict[str, str] | None = None) -> list[LockCoverage]:
     """Per lock file: can a learner on ``target`` install it from ``folder`` alone?"""
     folder = folder or wheel_dir()
@@ -386,7 +390,7 @@ class DownloadResult:
         return all(c.complete for c in self.coverage)
 
 
-def download(target: Target, folder: Path | None = None, root: Path = REPO_ROOT, quiet: bool = True,
+def download(target: Target, folder: Path | None = None, root: Path | None = None, quiet: bool = True,
              pip: list[str] | None = None) -> DownloadResult:
     """``pip download`` every pin of every lock file that applies to ``target`` into ``folder``.
 
@@ -442,7 +446,7 @@ def download(target: Target, folder: Path | None = None, root: Path = REPO_ROOT,
     return DownloadResult(target, coverage(target, folder, root), sorted(unavailable), len(after - before))
 
 
-def remove_damaged(folder: Path | None = None, root: Path = REPO_ROOT) -> list[str]:
+def remove_damaged(folder: Path | None = None, root: Path | None = None) -> list[str]:
     """Delete wheels that a lock pins but whose sha256 it does not list (e.g. a truncated copy)."""
     folder = folder or wheel_dir()
     pinned = {(p.name, Version(p.version)) for p in all_pins(root)}
