@@ -425,7 +425,8 @@ def download(target: Target, folder: Path | None = None, root: Path | None = Non
                    "--require-hashes", "--disable-pip-version-check", "--progress-bar", "off" if quiet else "on",
                    "-d", str(folder), *target.pip_args(), *mirror, "-r", req.name]
         try:
-            run = subprocess.run(command, capture_output=quiet, text=True)
+            # pip's errors go to stderr (read below); its progress to stdout, shown unless quiet
+            run = subprocess.run(command, stdout=subprocess.PIPE if quiet else None, stderr=subprocess.PIPE, text=True)
         finally:
             os.unlink(req.name)
         if run.returncode == 0:
@@ -434,7 +435,7 @@ def download(target: Target, folder: Path | None = None, root: Path | None = Non
         missing = {canonicalize_name(m) for m in _NO_MATCH.findall(output)}
         found = [k for k in pins if k.split("==")[0] in missing]
         if not found:
-            tail = "\n".join(output.strip().splitlines()[-8:]) if quiet else "(pip's message is above)"
+            tail = "\n".join(output.strip().splitlines()[-8:])
             raise WheelhouseError(
                 f"pip could not download the wheels for {target.name}:\n{tail}\nFix: check the network (or "
                 f"COURSE_MIRROR), then run `make fetch NAME=wheels` again; wheels already downloaded are kept.")

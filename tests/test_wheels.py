@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from packaging.tags import Tag
 
-from course_utils import wheels
+from course_utils import fetch, wheels
 from tests.room import ROOT, SlowLink, isolated_pip_env, make_wheel, sha256_file, start_serve, write_lock
 
 # ---- the course's own locks ---------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_a_fresh_venv_installs_the_lock_from_serve_with_no_index_and_require_has
         _stop(process)
 
 
-def test_fetch_wheels_from_a_mirror_and_coverage(room, tmp_path, monkeypatch):
+def test_fetch_wheels_from_a_mirror_and_coverage(room, tmp_path, monkeypatch, capsys):
     """A second laptop builds its own wheelhouse from the first (pip download --no-index)."""
     process, url, _ = start_serve(room["locks"], room["cache"], room["registry"])
     try:
@@ -202,6 +202,12 @@ def test_fetch_wheels_from_a_mirror_and_coverage(room, tmp_path, monkeypatch):
         victim.write_bytes(victim.read_bytes()[:-10])
         assert wheels.remove_damaged() == [victim.name] and not victim.exists()
         assert wheels.download(wheels.default_target()).downloaded == 1 and victim.exists()
+        # the command line: one row per platform, what is missing and what it means
+        assert fetch.main(["wheels", "--platform", "this", "--platform", "macos-arm64"]) == 0
+        out = capsys.readouterr().out
+        assert re.search(rf"^wheels {wheels.this_platform()} cp311\s+3\s+\S+ kB\s+cached$", out, re.M), out
+        assert re.search(r"^wheels macos-arm64 cp311\s+3\s+\S+ kB\s+partial: requirements-extra.txt complete$", out, re.M)
+        assert "requirements.txt lacks room-mac==1.0" in out and "cannot install requirements.txt" in out
     finally:
         _stop(process)
 
