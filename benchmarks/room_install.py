@@ -17,6 +17,10 @@ Run once by hand (not part of `make test`); writes ``build/room_install.json``. 
    showing that every package came from the mirror.
 4. ``make setup`` in a fresh clone of this repository with ``COURSE_MIRROR`` set: seconds, then
    the course's Jupyter kernel is started and imports keras, tensorflow and course_utils.
+
+``--clients 30`` first lets 30 concurrent clients download what a learner on this platform needs
+(the wheels of this platform and every served data file), each verifying every sha256;
+``--only-clients`` skips steps 3 and 4.
 """
 
 from __future__ import annotations
@@ -70,7 +74,51 @@ def _start_serve(cache: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("serve did not start:\n" + "\n".join(banner))
 
 
-def inside(cache: Path, out: Path) -> int:
+def room_clients(mirror: str, cache: Path, clients: int) -> dict:
+    """``clients`` learners at once, each downloading and verifying a learner's share of the mirror."""
+    import hashlib
+    import threading
+    import urllib.request
+
+    from course_utils import wheels
+
+    listing = urllib.request.urlopen(f"{mirror}/", timeout=60).read().decode().split()
+    mine = {f"{wheels.WHEELS}/{f}" for c in wheels.coverage(wheels.default_target()) for f in c.files}
+    paths = [p for p in listing if not p.startswith(f"{wheels.WHEELS}/") or p in mine]
+    expected = {p: wheels.sha256_of(cache / p) for p in paths}
+    size = sum((cache / p).stat().st_size for p in paths)
+    verified, errors, barrier = [], [], threading.Barrier(clients)
+
+    def learner() -> None:
+        count = 0
+        try:
+            barrier.wait(timeout=60)
+            for path in paths:
+                digest = hashlib.sha256()
+                with urllib.request.urlopen(f"{mirror}/{path}", timeout=300) as response:
+                    for block in iter(lambda: response.read(1 << 20), b""):
+                        digest.update(block)
+                count += digest.hexdigest() == expected[path]
+        except Exception as exc:  # noqa: BLE001 (counted below)
+            errors.append(repr(exc))
+        verified.append(count)
+
+    threads = [threading.Thread(target=learner) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    result = {"clients": clients, "files_each": len(paths), "megabytes_each": round(size / 1e6, 1),
+              "files_verified": sum(verified), "files_expected": clients * len(paths), "seconds": round(seconds, 1),
+              "errors": errors[:5]}
+    print(f"{clients} clients: {sum(verified)}/{clients * len(paths)} files verified "
+          f"({clients * size / 1e9:.2f} GB) in {seconds:.1f} s; errors: {len(errors)}", flush=True)
+    return result
+
+
+def inside(cache: Path, out: Path, clients: int = 0, only_clients: bool = False) -> int:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     for folder in HIDDEN:
         if Path(folder).is_dir():
@@ -82,6 +130,12 @@ def inside(cache: Path, out: Path) -> int:
     from course_utils import wheels
 
     try:
+        if clients:
+            result["room_clients"] = room_clients(mirror, cache, clients)
+        if only_clients:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=2) + "\n")
+            return 0 if result["room_clients"]["files_verified"] == result["room_clients"]["files_expected"] else 1
         with tempfile.TemporaryDirectory(prefix="room-install-") as tmp:
             # 1. the locks into a fresh venv, straight from the mirror
             python = Path(tmp) / "venv" / "bin" / "python"
@@ -147,17 +201,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=None, help="the course cache to serve (default: COURSE_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "room_install.json")
+    parser.add_argument("--clients", type=int, default=0, help="concurrent download clients to run first (e.g. 30)")
+    parser.add_argument("--only-clients", action="store_true", help="only the concurrent clients, no installs")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from course_utils.paths import data_dir
 
     cache = (args.cache or data_dir()).resolve()
     if args.inside:
-        return inside(cache, args.out)
+        return inside(cache, args.out, args.clients, args.only_clients)
     if not shutil.which("unshare") or os.geteuid() != 0:
         raise SystemExit("This benchmark needs root and `unshare` (util-linux) to cut the network off.")
     return subprocess.call(["unshare", "--net", "--mount", sys.executable, "-m", "benchmarks.room_install", "--inside",
-                            "--cache", str(cache), "--out", str(args.out)], cwd=ROOT)
+                            "--cache", str(cache), "--out", str(args.out), "--clients", str(args.clients),
+                            *(["--only-clients"] if args.only_clients else [])], cwd=ROOT)
 
 
 if __name__ == "__main__":

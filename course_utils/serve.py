@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     if wheel_hashes:
         print(f"Wheels for `make setup` ({{mirror}}/{wheels.WHEELS}/), by platform:".format(mirror="$COURSE_MIRROR"))
         print("\n".join(wheel_report(wheel_hashes)))
+        unserved = sorted(p.name for p in (cache / wheels.WHEELS).glob("*.whl") if p.name not in wheel_hashes)
+        if unserved:
+            print(f"Not served: {len(unserved)} wheel(s) that no current lock file pins with that checksum "
+                  f"(older locks, or damaged copies: `make fetch NAME=wheels` replaces those), e.g. {unserved[0]}")
         print("Other platforms: `make fetch NAME=wheels PLATFORMS=\"macos-arm64 linux-aarch64\"`, then restart.")
     else:
         print("No wheels in the cache: learners install packages from the internet "

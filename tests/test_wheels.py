@@ -145,6 +145,7 @@ def test_a_fresh_venv_installs_the_lock_from_serve_with_no_index_and_require_has
         assert re.search(rf"{wheels.this_platform()} cp311\s+complete: requirements-extra.txt, requirements.txt", text), text
         assert re.search(r"macos-arm64 cp311\s+complete: requirements-extra.txt\s", text), text
         assert "requirements.txt: 1 of 3 packages have no wheel here (room-mac==1.0)" in text
+        assert "Not served: 1 wheel(s)" in text and "stray-9.9-py3-none-any.whl" in text
         page = urllib.request.urlopen(f"{url}/wheels/", timeout=10)
         assert page.headers.get_content_type() == "text/html"
         links = re.findall(r'href="([^"#]+)#sha256=([0-9a-f]{64})"', page.read().decode())
@@ -169,12 +170,13 @@ def test_a_fresh_venv_installs_the_lock_from_serve_with_no_index_and_require_has
                                capture_output=True, text=True, timeout=60)
         assert check.stdout.strip() == "2.0", check.stderr
 
-        # a lock whose hash does not match the served wheel: pip refuses, installs nothing
+        # a lock whose hash does not match the served wheel: pip refuses and keeps nothing
         tampered = tmp_path / "requirements-tampered.txt"
         tampered.write_text(f"room-extra==0.3 --hash=sha256:{'0' * 64}\n")
-        other = _fresh_venv(tmp_path / "learner2")
-        refused = _pip(other, "install", *mirror_args, "--require-hashes", "-r", str(tampered))
+        refused = _pip(Path(sys.executable), "download", *mirror_args, "--require-hashes", "--no-deps", "-r", str(tampered),
+                       "-d", str(tmp_path / "refused"))
         assert refused.returncode != 0 and "DO NOT MATCH THE HASHES" in refused.stderr
+        assert list((tmp_path / "refused").glob("*")) == []
     finally:
         _stop(process)
 
