@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import venv
 from pathlib import Path
@@ -69,6 +70,7 @@ def _start_serve(cache: Path) -> tuple[subprocess.Popen, str]:
         banner.append(line.rstrip())
         if line.startswith("Press Ctrl+C"):
             print("\n".join(banner), flush=True)
+            threading.Thread(target=process.stdout.read, daemon=True).start()  # its request log: keep the pipe drained
             url = next(x for x in banner if "export COURSE_MIRROR=" in x).split("=", 1)[1].strip()
             return process, url
     raise SystemExit("serve did not start:\n" + "\n".join(banner))
@@ -77,7 +79,6 @@ def _start_serve(cache: Path) -> tuple[subprocess.Popen, str]:
 def room_clients(mirror: str, cache: Path, clients: int) -> dict:
     """``clients`` learners at once, each downloading and verifying a learner's share of the mirror."""
     import hashlib
-    import threading
     import urllib.request
 
     from course_utils import wheels
@@ -133,8 +134,7 @@ def inside(cache: Path, out: Path, clients: int = 0, only_clients: bool = False)
         if clients:
             result["room_clients"] = room_clients(mirror, cache, clients)
         if only_clients:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(result, indent=2) + "\n")
+            _write(out, result)
             return 0 if result["room_clients"]["files_verified"] == result["room_clients"]["files_expected"] else 1
         with tempfile.TemporaryDirectory(prefix="room-install-") as tmp:
             # 1. the locks into a fresh venv, straight from the mirror
@@ -174,13 +174,17 @@ def inside(cache: Path, out: Path, clients: int = 0, only_clients: bool = False)
             result["make_setup"] = {"seconds": round(seconds, 1), "kernel": kernel.stdout.strip() or kernel.stderr[-500:],
                                     "kernel_ok": kernel.returncode == 0}
             print(f"make setup: {seconds:.1f} s; kernel: {result['make_setup']['kernel']}", flush=True)
+            _write(out, result)  # before the two venvs are deleted, which takes a while
     finally:
         server.terminate()
         server.wait(timeout=10)
+    return 0 if result["make_setup"]["kernel_ok"] and not result["venv_install"]["not_from_the_mirror"] else 1
+
+
+def _write(out: Path, result: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
-    return 0 if result["make_setup"]["kernel_ok"] and not result["venv_install"]["not_from_the_mirror"] else 1
+    print(f"wrote {out}", flush=True)
 
 
 KERNEL_CHECK = """
