@@ -115,7 +115,8 @@ def fetch_wheels(target: wheels.Target, progress: bool = True) -> Outcome:
     if not gaps:
         return Outcome(name, len(files), size, "downloaded" if result.downloaded else "cached")
     missing = "; ".join(f"{c.lock} lacks {', '.join(c.missing)}" for c in gaps)
-    fix = (f"no wheel for {target.description}: {missing} (source-only, not built for this platform, or needing a newer Python: pip's message names it). "
+    fix = (f"no wheel for {target.description}: {missing} (pip found no wheel of that version for it: "
+           f"source-only, or not built for this platform). "
            f"Learners on it cannot install {', '.join(c.lock for c in gaps)} from the room's mirror")
     if complete:
         return Outcome(name, len(files), size, f"partial: {', '.join(complete)} complete",

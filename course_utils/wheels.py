@@ -315,6 +315,7 @@ class LockCoverage:
     missing: list[str]  # "name==version" without a verified, compatible wheel
     files: list[str]  # the wheels that cover it
     size: int
+    pins_covered: list[str] = field(default_factory=list)  # "name==version" with one
 
     @property
     def complete(self) -> bool:
@@ -331,15 +332,17 @@ def coverage(target: Target, folder: Path | None = None, root: Path | None = Non
     out = []
     for lock in lock_files(root):
         pins = [p for p in read_lock(lock)[0] if p.applies(env)]
-        missing, files = [], []
+        missing, files, covered = [], [], []
         for pin in pins:
             match = [w for w in wheels if w.name == pin.name and w.version == Version(pin.version)
                      and verified[w.path.name] in pin.hashes]
             if match:
                 files.append(match[0].path.name)
+                covered.append(f"{pin.name}=={pin.version}")
             else:
                 missing.append(f"{pin.name}=={pin.version}")
-        out.append(LockCoverage(lock.name, len(pins), missing, files, sum((folder / f).stat().st_size for f in files)))
+        out.append(LockCoverage(lock.name, len(pins), missing, files, sum((folder / f).stat().st_size for f in files),
+                                covered))
     return out
 
 
@@ -414,6 +417,8 @@ def download(target: Target, folder: Path | None = None, root: Path | None = Non
                 key = f"{pin.name}=={pin.version}"
                 pins[key] = Pin(pin.name, pin.version, None, pins[key].hashes | pin.hashes if key in pins else pin.hashes, "")
     before = {p.name for p in folder.glob("*.whl")}
+    have = {name for c in coverage(target, folder, root) for name in set(c.pins_covered)}
+    pins = {key: pin for key, pin in pins.items() if key not in have}  # already here and verified: pip not needed
     mirror = mirror_pip_args()
     unavailable: list[str] = []
     while pins:
@@ -421,8 +426,10 @@ def download(target: Target, folder: Path | None = None, root: Path | None = Non
             if not mirror:
                 req.write("".join(f"{o}\n" for o in options))
             req.write("".join(f"{p.line()}\n" for p in pins.values()))
+        # The lock already chose the versions for each Python (a lock may be installed with
+        # --ignore-requires-python, e.g. vit-keras): download its files whatever they declare.
         command = [*(pip or [sys.executable, "-m", "pip"]), "download", "--no-deps", "--only-binary=:all:",
-                   "--require-hashes", "--disable-pip-version-check", "--progress-bar", "off" if quiet else "on",
+                   "--require-hashes", "--ignore-requires-python", "--disable-pip-version-check", "--progress-bar", "off" if quiet else "on",
                    "-d", str(folder), *target.pip_args(), *mirror, "-r", req.name]
         try:
             # pip's errors go to stderr (read below); its progress to stdout, shown unless quiet
