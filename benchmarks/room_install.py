@@ -84,7 +84,7 @@ def room_clients(mirror: str, cache: Path, clients: int) -> dict:
     from course_utils import wheels
 
     listing = urllib.request.urlopen(f"{mirror}/", timeout=60).read().decode().split()
-    mine = {f"{wheels.WHEELS}/{f}" for c in wheels.coverage(wheels.default_target()) for f in c.files}
+    mine = {f"{wheels.WHEELS}/{f}" for c in wheels.coverage(wheels.default_target(), cache / wheels.WHEELS) for f in c.files}
     paths = [p for p in listing if not p.startswith(f"{wheels.WHEELS}/") or p in mine]
     expected = {p: wheels.sha256_of(cache / p) for p in paths}
     size = sum((cache / p).stat().st_size for p in paths)

@@ -65,6 +65,7 @@ def test_target_tags_and_pip_arguments():
     assert wheels.parse_target("this").platform == wheels.this_platform()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pip's own import of pkg_resources
 def test_makefile_passes_the_mirror_to_every_setup_pip_install_and_pip_trusts_it():
     """`make setup` with COURSE_MIRROR: --no-index, the mirror's /wheels/, --trusted-host for a LAN address."""
     from pip._internal.models.link import Link
