@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import http.server
 import html
+import http.server
 import io
 import signal
 import socket

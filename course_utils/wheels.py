@@ -99,7 +99,7 @@ def read_lock(path: Path) -> tuple[list[Pin], list[str]]:
             if line.startswith(("--index-url", "-i ", "--extra-index-url", "--find-links", "-f ")):
                 options.append(line)
             continue
-        spec, _, rest = line.partition(" --hash=")
+        spec = line.partition(" --hash=")[0]
         hashes = frozenset(h.split(":", 1)[1] for h in re.findall(r"--hash=(sha256:[0-9a-f]{64})", line))
         requirement = Requirement(spec.strip())
         version = next((s.version for s in requirement.specifier if s.operator == "=="), None)
@@ -218,7 +218,8 @@ class Target:
         """``pip download`` options for this target (none for this machine's own Python)."""
         if self.platform == "native" and self._version() == sys.version_info[:2]:
             return []
-        args = ["--python-version", self.full_python, "--implementation", "cp", "--abi", self.cp, "--abi", "abi3", "--abi", "none"]
+        args = ["--python-version", self.full_python, "--implementation", "cp",
+                "--abi", self.cp, "--abi", "abi3", "--abi", "none"]
         for tag in self.platform_tags():
             args += ["--platform", tag]
         return args
@@ -393,8 +394,7 @@ class DownloadResult:
         return all(c.complete for c in self.coverage)
 
 
-def download(target: Target, folder: Path | None = None, root: Path | None = None, quiet: bool = True,
-             pip: list[str] | None = None) -> DownloadResult:
+def download(target: Target, folder: Path | None = None, root: Path | None = None, quiet: bool = True) -> DownloadResult:
     """``pip download`` every pin of every lock file that applies to ``target`` into ``folder``.
 
     pip checks each wheel's sha256 against the lock (``--require-hashes``). A pin without a
@@ -428,8 +428,8 @@ def download(target: Target, folder: Path | None = None, root: Path | None = Non
             req.write("".join(f"{p.line()}\n" for p in pins.values()))
         # The lock already chose the versions for each Python (a lock may be installed with
         # --ignore-requires-python, e.g. vit-keras): download its files whatever they declare.
-        command = [*(pip or [sys.executable, "-m", "pip"]), "download", "--no-deps", "--only-binary=:all:",
-                   "--require-hashes", "--ignore-requires-python", "--disable-pip-version-check", "--progress-bar", "off" if quiet else "on",
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes",
+                   "--ignore-requires-python", "--disable-pip-version-check", "--progress-bar", "off" if quiet else "on",
                    "-d", str(folder), *target.pip_args(), *mirror, "-r", req.name]
         try:
             # pip's errors go to stderr (read below); its progress to stdout, shown unless quiet
