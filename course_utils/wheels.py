@@ -183,7 +183,7 @@ class Target:
     @property
     def description(self) -> str:
         what = PLATFORMS[self.platform][2] if self.platform in PLATFORMS else f"this machine ({sysconfig.get_platform()})"
-        return f"{what}, Python {self.full_python}"
+        return "{}, Python {}.{}".format(what, *self._version())
 
     def _version(self) -> tuple[int, int]:
         major, minor = self.python.split(".")[:2]
