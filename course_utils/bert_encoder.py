@@ -5,7 +5,9 @@ Notebook 05 shows that BERT's encoder is the seed's block: six
 options BERT needs (exact GELU, LayerNorm epsilon 1e-12, attention dropout, 12 heads of
 ``key_dim`` 32), on top of :class:`BertEmbeddings` (token + position + segment embeddings,
 then LayerNorm). Sentence embeddings are the mean of the token vectors over the real
-tokens (:func:`mean_pool`), L2-normalised, as sentence-transformers' all-MiniLM-L6-v2.
+tokens, L2-normalised (:class:`~course_utils.layers.MeanPool`, :func:`~course_utils.layers.mean_pool`),
+as sentence-transformers' all-MiniLM-L6-v2. The layers live in ``course_utils.layers``; this
+module assembles them.
 
 Nothing here reads files: ``course_utils.bert`` (the data layer) finds the checkpoint,
 verifies it, and copies its tensors into the model built here.
@@ -20,17 +22,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from course_utils.layers import TransformerBlock
+from course_utils.layers import BertEmbeddings, MeanPool, TransformerBlock
 
 __all__ = [
     "BertConfig",
-    "BertEmbeddings",
-    "MeanPool",
     "attention_maps",
     "bert_parameter_count",
     "build_bert_encoder",
     "build_sentence_encoder",
-    "mean_pool",
 ]
 
 
@@ -79,116 +78,6 @@ def bert_parameter_count(c: BertConfig, pooler: bool = False) -> int:
     ffn = (d * f + f) + (f * d + d)
     block = attention + ffn + 2 * (2 * d)  # two LayerNorms
     return embeddings + c.num_layers * block + ((d * d + d) if pooler else 0)
-
-
-@keras.saving.register_keras_serializable(package="course")
-class BertEmbeddings(keras.layers.Layer):
-    """BERT's input layer: token + position + segment embeddings, then LayerNorm and dropout.
-
-    Input: token ids ``(batch, T)``, ``T <= max_positions``. Every token is in segment 0
-    (single texts; BERT's sentence pairs would use segment 1 for the second text).
-    Output: ``(batch, T, embed_dim)``.
-    """
-
-    def __init__(
-        self,
-        vocab_size: int,
-        max_positions: int,
-        type_vocab_size: int,
-        embed_dim: int,
-        epsilon: float = 1e-12,
-        rate: float = 0.1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.vocab_size, self.max_positions = int(vocab_size), int(max_positions)
-        self.type_vocab_size, self.embed_dim = int(type_vocab_size), int(embed_dim)
-        self.epsilon, self.rate = float(epsilon), float(rate)
-        self.token_embeddings = keras.layers.Embedding(
-            self.vocab_size, self.embed_dim, name="token_embeddings"
-        )
-        self.position_embeddings = keras.layers.Embedding(
-            self.max_positions, self.embed_dim, name="position_embeddings"
-        )
-        self.segment_embeddings = keras.layers.Embedding(
-            self.type_vocab_size, self.embed_dim, name="segment_embeddings"
-        )
-        self.layernorm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm")
-        self.dropout = keras.layers.Dropout(self.rate)
-
-    def build(self, input_shape: tuple) -> None:
-        for layer in (self.token_embeddings, self.position_embeddings, self.segment_embeddings):
-            layer.build((None, None))
-        self.layernorm.build((None, None, self.embed_dim))
-
-    def call(self, token_ids: Any, training: bool | None = None) -> Any:
-        length = ops.shape(token_ids)[1]
-        positions = ops.arange(length)[None, :]  # (1, T): 0 .. T-1
-        segments = ops.zeros_like(token_ids)  # token_type_ids: all 0 for single texts
-        x = (
-            self.token_embeddings(token_ids)
-            + self.position_embeddings(positions)
-            + self.segment_embeddings(segments)
-        )
-        return self.dropout(self.layernorm(x), training=training)
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return (*input_shape, self.embed_dim)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            vocab_size=self.vocab_size,
-            max_positions=self.max_positions,
-            type_vocab_size=self.type_vocab_size,
-            embed_dim=self.embed_dim,
-            epsilon=self.epsilon,
-            rate=self.rate,
-        )
-        return config
-
-
-def mean_pool(token_vectors: Any, attention_mask: Any, normalize: bool = True) -> Any:
-    """Sentence embedding: the mean of the token vectors over the real tokens, L2-normalised.
-
-    ``token_vectors`` ``(batch, T, D)``; ``attention_mask`` ``(batch, T)``, 1 = real token,
-    0 = padding. Padding is left out of the sum *and* of the count (dividing by T would
-    shrink short texts); then each row is divided by its length (``normalize=True``), so
-    that a dot product is a cosine similarity. This is the reference of notebook 05's exercise.
-    """
-    mask = ops.cast(attention_mask, token_vectors.dtype)[:, :, None]  # (batch, T, 1)
-    summed = ops.sum(token_vectors * mask, axis=1)  # (batch, D): padding contributes 0
-    counts = ops.maximum(ops.sum(mask, axis=1), 1e-9)  # (batch, 1): real tokens per text
-    pooled = summed / counts
-    if not normalize:
-        return pooled
-    norms = ops.sqrt(ops.sum(pooled * pooled, axis=-1, keepdims=True))
-    return pooled / ops.maximum(norms, 1e-12)  # sentence-transformers' Normalize (eps 1e-12)
-
-
-@keras.saving.register_keras_serializable(package="course")
-class MeanPool(keras.layers.Layer):
-    """:func:`mean_pool` as a layer: ``MeanPool()([token_vectors, attention_mask])``."""
-
-    def __init__(self, normalize: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.normalize = bool(normalize)
-        self.supports_masking = True  # the padding mask is an explicit input; none goes on
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return None
-
-    def call(self, inputs: list) -> Any:
-        token_vectors, attention_mask = inputs
-        return mean_pool(token_vectors, attention_mask, normalize=self.normalize)
-
-    def compute_output_shape(self, input_shape: list) -> tuple:
-        return (input_shape[0][0], input_shape[0][-1])
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update(normalize=self.normalize)
-        return config
 
 
 def build_bert_encoder(config: BertConfig = BertConfig(), name: str = "bert_encoder") -> keras.Model:

@@ -50,11 +50,11 @@ from sklearn.linear_model import LogisticRegression
 import course_utils
 from course_utils import bert
 from course_utils.bert_encoder import attention_maps, bert_parameter_count, build_bert_encoder, build_sentence_encoder
-from course_utils.blocks import build_text_classifier
 from course_utils.checks import check_mean_pool
 from course_utils.data import load_reviews
 from course_utils.layers import TransformerBlock
 from course_utils.paths import REPO_ROOT
+from course_utils.text_models import build_text_classifier
 
 course_utils.start("05_pretrained_text_transformers")
 notebook_start = time.perf_counter()
@@ -301,7 +301,7 @@ def mean_pool(token_vectors, attention_mask):
 check_mean_pool(mean_pool)
 
 # %% [markdown]
-# (The rest of the notebook uses the course's `mean_pool` from `course_utils.bert_encoder`,
+# (The rest of the notebook uses the course's `mean_pool` from `course_utils.layers`,
 # inside the `MeanPool` layer of the sentence encoder; `solutions/` has a solution.)
 #
 # ## 6. Sentence embeddings at work on real reviews

@@ -19,11 +19,10 @@ import pytest
 from course_utils import bert
 from course_utils.bert_encoder import (
     BertConfig,
-    BertEmbeddings,
-    MeanPool,
     bert_parameter_count,
     build_bert_encoder,
 )
+from course_utils.layers import BertEmbeddings, MeanPool
 
 GOLDEN = Path(__file__).resolve().parents[1] / "environments" / "golden_minilm" / "golden.npz"
 

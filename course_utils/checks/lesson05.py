@@ -4,7 +4,7 @@ The learner's function turns token vectors ``(batch, T, D)`` and a padding mask
 ``(batch, T)`` (1 = real token, 0 = padding, as the tokenizer returns it) into sentence
 embeddings ``(batch, D)``: the mean over the real tokens only, then each row divided by its
 L2 norm (what sentence-transformers does for all-MiniLM-L6-v2). The reference is
-:func:`course_utils.bert_encoder.mean_pool`. When the answer differs, the checker recomputes
+:func:`course_utils.layers.mean_pool`. When the answer differs, the checker recomputes
 each typical mistake and names the one that matches.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.bert_encoder import mean_pool as reference_mean_pool
 from course_utils.checks._core import CheckResult, as_float_array, call_learner, run_checker
+from course_utils.layers import mean_pool as reference_mean_pool
 
 __all__ = ["check_mean_pool"]
 
