@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             for platform in platforms:
                 code, err, resolved = resolve(uv, lock, python, platform, args.offline)
                 where = f"{lock_name} on Python {python}, {platform}"
-                if code != 0 and args.offline and re.search(r"offline|network connectivity is disabled|not found in the cache", err, re.I):
+                if code != 0 and args.offline and re.search(r"offline|network connectivity is disabled|network was disabled|not found in the cache", err, re.I):
                     print(f"SKIP {where}: uv's cache cannot answer offline ({err.splitlines()[-1] if err else code})")
                     return OFFLINE
                 if code != 0:
