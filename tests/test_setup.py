@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -293,3 +294,11 @@ def test_data_step_with_no_source_at_all_gives_one_message(tmp_path):
     for fix in ("sudo apt-get install dataset-fashion-mnist", "COURSE_MIRROR=", "make fetch NAME=fashion-mnist", "COURSE_DATA_DIR"):
         assert fix in message
     assert files_in(tmp_path / "cache") == []  # nothing half-written
+
+
+def test_ci_runs_the_readme_command_and_nothing_else():
+    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    commands = [ln for ln in lines if ln and not ln.startswith("#")]
+    assert "make test" in commands and not any(re.search(r"\bapt(-get)?\b|\bpip\b", ln) for ln in commands)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "setup-data: $(STAMP)\n\t@$(PY) -m course_utils.provision" in makefile and "setup: setup-data" in makefile
