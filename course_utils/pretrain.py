@@ -3,7 +3,7 @@
 Google's ViT weights cannot be fetched offline, so the course makes its own pretrained
 ViT: vit-keras's ``build_model`` architecture (see :data:`course_utils.vit.TINY_VIT_CONFIG`),
 trained from scratch on the Fashion-MNIST *training* images of 5 source classes
-(:data:`course_utils.vit.SOURCE_CLASSES`). Notebook 06 then transfers it to the 5 other
+(:data:`course_utils.vit.SOURCE_CLASSES`). Notebook 07 then transfers it to the 5 other
 classes, which it never saw.
 
 The run is seeded (NumPy, Python, TensorFlow, plus TensorFlow's deterministic ops), takes a
@@ -146,7 +146,7 @@ def pretrain(
     card = {
         "name": name,
         "description": "The course's tiny Vision Transformer, pretrained on 5 Fashion-MNIST source classes "
-                       "for transfer to the 5 others (notebook 06).",
+                       "for transfer to the 5 others (notebook 07).",
         "architecture": {
             "builder": "vit_keras.vit.build_model",
             **TINY_VIT_CONFIG,
@@ -231,7 +231,7 @@ def card_markdown(card: dict[str, Any]) -> str:
 | output | {a['classes']} logits, one per source class |
 | data | {d['dataset']}, from the {d['loaded_from'].removeprefix('Fashion-MNIST from the ')} |
 | source classes (pretraining) | {', '.join(f'{n} ({c})' for n, c in zip(d['source_class_names'], d['source_classes']))} |
-| target classes (never seen; notebook 06) | {', '.join(f'{n} ({c})' for n, c in zip(d['target_class_names'], d['target_classes']))} |
+| target classes (never seen; notebook 07) | {', '.join(f'{n} ({c})' for n, c in zip(d['target_class_names'], d['target_classes']))} |
 | images | {d['train_images']:,} train, {d['validation_images']:,} validation, {d['test_images']:,} test |
 | training | {t['epochs']} epochs, batch {t['batch_size']}, {t['optimizer']}, {t['learning_rate']}, seed {t['seed']}, deterministic ops |
 | time | {t['seconds']:.0f} s of training on {card['environment']['cpus']} CPU cores |

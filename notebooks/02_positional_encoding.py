@@ -493,7 +493,7 @@ assert neighbour_similarity["learned (trained 3 epochs)"]["offset 1"] < 0.5 < ne
 # random, and after 3 epochs on short reviews they have picked up little or none (compare the
 # neighbour and far similarities printed above): on a task where order barely matters, there
 # is little pressure to learn it. Trained on more data and on tasks that need order, learned
-# position vectors do become smooth; BERT and the Vision Transformer (lesson 05) use learned
+# position vectors do become smooth; BERT and the Vision Transformer (lesson 06) use learned
 # positions.
 #
 # ## 4. Keeping them: `.keras` save and load

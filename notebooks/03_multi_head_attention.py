@@ -668,7 +668,7 @@ course_utils.record("example_review_max_weight_relative_to_uniform", relative.ma
 # single words that draw a row's attention), yet they remain close to uniform: on snippets of
 # about 20 words, a bag of words is already a strong classifier (notebook 04 compares the
 # Transformer with TF-IDF, an LSTM and a model without attention). So read a heat map as
-# "what this layer mixed", not as "what the model needs": notebook 07 measures the limits of
+# "what this layer mixed", not as "what the model needs": notebook 08 measures the limits of
 # attention maps.
 
 # %% [markdown]

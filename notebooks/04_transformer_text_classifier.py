@@ -642,7 +642,7 @@ course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after
 # it on a 2-core CPU takes far longer than a notebook's budget, while the course runs
 # offline. What it does instead: it trains small models from scratch here, measures them
 # honestly against strong classic baselines, and teaches **transfer learning** where it can
-# run offline, with the course's own pretrained Vision Transformer (notebooks 05 and 06),
+# run offline, with the course's own pretrained Vision Transformer (notebooks 06 and 07),
 # the same recipe you would apply to BERT: a pretrained backbone, a new head, feature
 # extraction, then fine-tuning.
 

@@ -1,4 +1,4 @@
-"""check_transfer_model: passes the reference, names each typical mistake.
+"""check_extract_patches: passes the reference, names each typical mistake.
 
 Every wrong implementation below is a mistake a learner makes; each test asserts that the
 checker fails it *and* that the hint names that mistake.
@@ -6,148 +6,145 @@ checker fails it *and* that the hint names that mistake.
 
 from __future__ import annotations
 
-import keras
+import numpy as np
 import pytest
-from keras import layers
+import tensorflow as tf
+from keras import ops
 
-from course_utils.checks import check_transfer_model
-from course_utils.vit import remove_top, transfer_model
-
-
-def _features(backbone):
-    return remove_top(backbone) if any(layer.name == "head" for layer in backbone.layers) else backbone
+from course_utils.checks import check_extract_patches
+from course_utils.vit import extract_patches
 
 
-def _head(x, num_classes, activation="softmax"):
-    x = layers.Flatten()(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.Dense(32, activation="gelu")(x)
-    x = layers.Dropout(0.2)(x)
-    return layers.Dense(num_classes, activation=activation)(x)
+def correct_numpy(images, patch_size):
+    """A plain NumPy answer, with the size check."""
+    b, h, w, c = images.shape
+    if h % patch_size or w % patch_size:
+        raise ValueError("size is not a multiple of patch_size")
+    x = images.reshape(b, h // patch_size, patch_size, w // patch_size, patch_size, c)
+    return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, -1, patch_size * patch_size * c)
 
 
-def _model(backbone, num_classes, *, freeze=True, activation="softmax", from_logits=False, remove=True, compile=True,
-           head=_head, loss=None):
-    features = _features(backbone) if remove else backbone
-    if freeze:
-        features.trainable = False
-    inputs = keras.Input(features.input_shape[1:])
-    outputs = head(features(inputs, training=False), num_classes, activation)
-    model = keras.Model(inputs, outputs)
-    if compile:
-        model.compile(optimizer="adam", loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-                      metrics=["accuracy"])
-    return model
+def tf_image_patches(images, patch_size):
+    """tf.image.extract_patches with sizes = strides = patch: the right order ((row, col, channel)),
+    but with padding="VALID" it silently drops a border that does not fill a patch."""
+    patches = tf.image.extract_patches(
+        images, sizes=[1, patch_size, patch_size, 1], strides=[1, patch_size, patch_size, 1],
+        rates=[1, 1, 1, 1], padding="VALID",
+    )
+    b, rows, cols, depth = patches.shape
+    return tf.reshape(patches, (b, rows * cols, depth))
 
 
-def sequential_like_the_seed(backbone, num_classes):
-    """The seed's Sequential style, logits + from_logits=True: also right."""
-    features = _features(backbone)
-    features.trainable = False
-    model = keras.Sequential([
-        features, layers.Flatten(), layers.BatchNormalization(), layers.Dense(32, activation="gelu"),
-        layers.Dropout(0.2), layers.Dense(num_classes),
-    ])
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+def correct_tf_image(images, patch_size):
+    if images.shape[1] % patch_size or images.shape[2] % patch_size:
+        raise ValueError("size is not a multiple of patch_size")
+    return tf_image_patches(images, patch_size)
 
 
-def not_frozen(backbone, num_classes):
-    return _model(backbone, num_classes, freeze=False)
+def column_order(images, patch_size):
+    b, h, w, c = images.shape
+    x = ops.reshape(images, (b, h // patch_size, patch_size, w // patch_size, patch_size, c))
+    x = ops.transpose(x, (0, 3, 1, 2, 4, 5))  # patch-column index first
+    return ops.reshape(x, (b, -1, patch_size * patch_size * c))
 
 
-def top_not_removed(backbone, num_classes):
-    return _model(backbone, num_classes, remove=False)
+def pixels_transposed(images, patch_size):
+    b, h, w, c = images.shape
+    x = ops.reshape(images, (b, h // patch_size, patch_size, w // patch_size, patch_size, c))
+    x = ops.transpose(x, (0, 1, 3, 4, 2, 5))  # (col, row) inside each patch
+    return ops.reshape(x, (b, -1, patch_size * patch_size * c))
 
 
-def no_new_head(backbone, num_classes):  # returns the frozen features
-    features = _features(backbone)
-    features.trainable = False
-    return features
+def channels_first_inside(images, patch_size):
+    b, h, w, c = images.shape
+    x = ops.reshape(images, (b, h // patch_size, patch_size, w // patch_size, patch_size, c))
+    x = ops.transpose(x, (0, 1, 3, 5, 2, 4))  # channel before the pixels
+    return ops.reshape(x, (b, -1, patch_size * patch_size * c))
 
 
-def wrong_outputs(backbone, num_classes):
-    return _model(backbone, 10)
+def reshape_only(images, patch_size):  # strips of pixels, not square patches
+    b, h, w, c = images.shape
+    return ops.reshape(images, (b, (h // patch_size) * (w // patch_size), patch_size * patch_size * c))
 
 
-def softmax_with_from_logits(backbone, num_classes):
-    return _model(backbone, num_classes, activation="softmax", from_logits=True)
+def overlapping(images, patch_size):  # stride 1 instead of stride = patch size
+    patches = tf.image.extract_patches(
+        images, sizes=[1, patch_size, patch_size, 1], strides=[1, 1, 1, 1], rates=[1, 1, 1, 1], padding="VALID"
+    )
+    b, rows, cols, depth = patches.shape
+    return tf.reshape(patches, (b, rows * cols, depth))
 
 
-def logits_without_from_logits(backbone, num_classes):
-    return _model(backbone, num_classes, activation=None, from_logits=False)
+def missing_last_row(images, patch_size):  # range(0, h - p, p) forgets the last row of patches
+    b, h, w, c = images.shape
+    patches = [
+        images[:, i : i + patch_size, j : j + patch_size, :].reshape(b, -1)
+        for i in range(0, h - patch_size, patch_size)
+        for j in range(0, w, patch_size)
+    ]
+    return np.stack(patches, axis=1)
 
 
-def logits_with_string_loss(backbone, num_classes):
-    return _model(backbone, num_classes, activation=None, loss="sparse_categorical_crossentropy")
+def crops_silently(images, patch_size):  # right on multiples, drops the border otherwise
+    b, h, w, c = images.shape
+    h2, w2 = h - h % patch_size, w - w % patch_size
+    return correct_numpy(np.asarray(images)[:, :h2, :w2, :], patch_size)
 
 
-def one_hot_loss(backbone, num_classes):
-    return _model(backbone, num_classes, loss=keras.losses.CategoricalCrossentropy())
+def returns_grid(images, patch_size):
+    b, h, w, c = images.shape
+    x = ops.reshape(images, (b, h // patch_size, patch_size, w // patch_size, patch_size, c))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+    return ops.reshape(x, (b, h // patch_size, w // patch_size, -1))
 
 
-def not_compiled(backbone, num_classes):
-    return _model(backbone, num_classes, compile=False)
+def crashes(images, patch_size):
+    return images[0][99]  # IndexError
 
 
-def head_without_batchnorm(backbone, num_classes):
-    def head(x, n, activation):
-        return layers.Dense(n, activation=activation)(layers.Dropout(0.2)(layers.Dense(32)(layers.Flatten()(x))))
-
-    return _model(backbone, num_classes, head=head)
-
-
-def new_vit(backbone, num_classes):  # ignores the pretrained backbone
-    from course_utils.checks.lesson06 import _test_backbone
-
-    return _model(_test_backbone(include_top=False), num_classes)
-
-
-def everything_frozen(backbone, num_classes):
-    model = _model(backbone, num_classes)
-    model.trainable = False
-    return model
-
-
-def returns_none(backbone, num_classes):
-    return None
-
-
-def untouched(backbone, num_classes):
+def untouched(images, patch_size):
     raise NotImplementedError  # your code here
 
 
-@pytest.mark.parametrize("fn", [transfer_model, sequential_like_the_seed])
+@pytest.mark.parametrize("fn", [extract_patches, correct_numpy, correct_tf_image])
 def test_correct_implementations_pass(fn):
-    result = check_transfer_model(fn, verbose=False)
+    result = check_extract_patches(fn, verbose=False)
     assert result.passed, result.hint
 
 
 @pytest.mark.parametrize(
     "fn, words",
     [
-        (not_frozen, "backbone is not frozen"),
-        (top_not_removed, "top is not removed"),
-        (no_new_head, "wrong number of outputs"),
-        (wrong_outputs, "wrong number of outputs"),
-        (softmax_with_from_logits, "softmax head with a from-logits loss"),
-        (logits_without_from_logits, "outputs logits"),
-        (logits_with_string_loss, "outputs logits"),
-        (one_hot_loss, "SparseCategoricalCrossentropy"),
-        (not_compiled, "compile"),
-        (head_without_batchnorm, "BatchNormalization"),
-        (new_vit, "does not contain the backbone"),
-        (everything_frozen, "nothing in your model is trainable"),
-        (returns_none, "must return a keras.Model"),
+        (column_order, "column by column"),
+        (pixels_transposed, "transposed"),
+        (channels_first_inside, "channels are in the wrong place"),
+        (reshape_only, "strips"),
+        (overlapping, "overlap"),
+        (missing_last_row, "missing"),
+        (crops_silently, "not a multiple"),
+        (tf_image_patches, "not a multiple"),
+        (returns_grid, "flatten"),
+        (crashes, "IndexError"),
     ],
 )
 def test_each_mistake_gets_its_hint(fn, words):
-    result = check_transfer_model(fn, verbose=False)
+    result = check_extract_patches(fn, verbose=False)
     assert not result.passed
     assert result.attempted
     assert words in result.hint, result.hint
 
 
 def test_untouched_exercise_is_not_attempted():
-    result = check_transfer_model(untouched, verbose=False)
+    result = check_extract_patches(untouched, verbose=False)
     assert not result.passed and not result.attempted
+    assert "not attempted" in str(result)
+
+
+def test_reference_matches_a_manual_cut():
+    images = np.arange(2 * 8 * 12 * 3, dtype="float32").reshape(2, 8, 12, 3)
+    patches = np.asarray(extract_patches(images, 4))
+    assert patches.shape == (2, 6, 48)
+    # patch 4 = row 1, column 1 of the 2×3 grid (row by row)
+    np.testing.assert_array_equal(patches[:, 4], images[:, 4:8, 4:8, :].reshape(2, -1))
+    with pytest.raises(ValueError, match="multiple"):
+        extract_patches(np.zeros((1, 10, 10, 3), "float32"), 4)

@@ -1,219 +1,153 @@
-"""check_attention_rollout: the reference passes, each typical mistake gets its own hint.
+"""check_transfer_model: passes the reference, names each typical mistake.
 
-The wrong implementations below are written the way a learner would write them (loops,
-in-place steps), not built from the checker's own variants.
+Every wrong implementation below is a mistake a learner makes; each test asserts that the
+checker fails it *and* that the hint names that mistake.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import keras
 import pytest
+from keras import layers
 
-from course_utils.checks import check_attention_rollout
-from course_utils.checks import lesson07
-
-
-def correct(attentions):
-    layers, heads, tokens, _ = attentions.shape
-    rollout = np.eye(tokens)
-    for layer in range(layers):
-        a = attentions[layer].mean(axis=0) + np.eye(tokens)
-        a = a / a.sum(axis=-1, keepdims=True)
-        rollout = a @ rollout
-    return rollout
+from course_utils.checks import check_transfer_model
+from course_utils.vit import remove_top, transfer_model
 
 
-def correct_as_vit_keras(attentions):
-    """vit-keras's loop: start from the last layer, multiply earlier layers on the right."""
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=-1, keepdims=True)
-    v = a[-1]
-    for n in range(1, len(a)):
-        v = np.matmul(v, a[-1 - n])
-    return v
+def _features(backbone):
+    return remove_top(backbone) if any(layer.name == "head" for layer in backbone.layers) else backbone
 
 
-def correct_float32_keras_ops(attentions):
-    """Keras ops in float32: passes (within the tolerance) and returns a tensor, not NumPy."""
-    import keras
-
-    a = keras.ops.mean(keras.ops.convert_to_tensor(attentions), axis=1)
-    a = a + keras.ops.eye(attentions.shape[-1])
-    a = a / keras.ops.sum(a, axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in range(1, attentions.shape[0]):
-        rollout = keras.ops.matmul(a[layer], rollout)
-    return rollout
+def _head(x, num_classes, activation="softmax"):
+    x = layers.Flatten()(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Dense(32, activation="gelu")(x)
+    x = layers.Dropout(0.2)(x)
+    return layers.Dense(num_classes, activation=activation)(x)
 
 
-def heads_max(attentions):
-    a = attentions.max(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def _model(backbone, num_classes, *, freeze=True, activation="softmax", from_logits=False, remove=True, compile=True,
+           head=_head, loss=None):
+    features = _features(backbone) if remove else backbone
+    if freeze:
+        features.trainable = False
+    inputs = keras.Input(features.input_shape[1:])
+    outputs = head(features(inputs, training=False), num_classes, activation)
+    model = keras.Model(inputs, outputs)
+    if compile:
+        model.compile(optimizer="adam", loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+                      metrics=["accuracy"])
+    return model
 
 
-def heads_summed(attentions):
-    a = attentions.sum(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def sequential_like_the_seed(backbone, num_classes):
+    """The seed's Sequential style, logits + from_logits=True: also right."""
+    features = _features(backbone)
+    features.trainable = False
+    model = keras.Sequential([
+        features, layers.Flatten(), layers.BatchNormalization(), layers.Dense(32, activation="gelu"),
+        layers.Dropout(0.2), layers.Dense(num_classes),
+    ])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
 
 
-def first_head_only(attentions):
-    a = attentions[:, 0] + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def not_frozen(backbone, num_classes):
+    return _model(backbone, num_classes, freeze=False)
 
 
-def no_identity(attentions):
-    a = attentions.mean(axis=1)
-    a = a / a.sum(axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def top_not_removed(backbone, num_classes):
+    return _model(backbone, num_classes, remove=False)
 
 
-def not_renormalised(attentions):
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def no_new_head(backbone, num_classes):  # returns the frozen features
+    features = _features(backbone)
+    features.trainable = False
+    return features
 
 
-def whole_matrix_normalised(attentions):
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=(1, 2))[:, None, None]
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def wrong_outputs(backbone, num_classes):
+    return _model(backbone, 10)
 
 
-def columns_normalised(attentions):
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer @ rollout
-    return rollout
+def softmax_with_from_logits(backbone, num_classes):
+    return _model(backbone, num_classes, activation="softmax", from_logits=True)
 
 
-def wrong_order(attentions):
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = rollout @ layer  # A_1 @ A_2 @ ... @ A_L
-    return rollout
+def logits_without_from_logits(backbone, num_classes):
+    return _model(backbone, num_classes, activation=None, from_logits=False)
 
 
-def elementwise(attentions):
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    a = a / a.sum(axis=-1, keepdims=True)
-    rollout = a[0]
-    for layer in a[1:]:
-        rollout = layer * rollout
-    return rollout
+def logits_with_string_loss(backbone, num_classes):
+    return _model(backbone, num_classes, activation=None, loss="sparse_categorical_crossentropy")
 
 
-def per_layer_only(attentions):
-    a = attentions.mean(axis=1) + np.eye(attentions.shape[-1])
-    return a / a.sum(axis=-1, keepdims=True)
+def one_hot_loss(backbone, num_classes):
+    return _model(backbone, num_classes, loss=keras.losses.CategoricalCrossentropy())
 
 
-def per_head(attentions):
-    a = attentions + np.eye(attentions.shape[-1])
-    return a / a.sum(axis=-1, keepdims=True)
+def not_compiled(backbone, num_classes):
+    return _model(backbone, num_classes, compile=False)
 
 
-def cls_row_only(attentions):
-    return correct(attentions)[0, 1:]
+def head_without_batchnorm(backbone, num_classes):
+    def head(x, n, activation):
+        return layers.Dense(n, activation=activation)(layers.Dropout(0.2)(layers.Dense(32)(layers.Flatten()(x))))
+
+    return _model(backbone, num_classes, head=head)
 
 
-def forgot_return(attentions):
-    correct(attentions)
+def new_vit(backbone, num_classes):  # ignores the pretrained backbone
+    from course_utils.checks.lesson07 import _test_backbone
+
+    return _model(_test_backbone(include_top=False), num_classes)
 
 
-def crashes(attentions):
-    return attentions @ np.ones(3)
+def everything_frozen(backbone, num_classes):
+    model = _model(backbone, num_classes)
+    model.trainable = False
+    return model
 
 
-def not_attempted(attentions):
+def returns_none(backbone, num_classes):
+    return None
+
+
+def untouched(backbone, num_classes):
     raise NotImplementedError  # your code here
 
 
-def test_reference_and_equivalent_solutions_pass():
-    for fn in (correct, correct_as_vit_keras, correct_float32_keras_ops, lesson07.attention_rollout_reference):
-        result = check_attention_rollout(fn, verbose=False)
-        assert result.passed, (fn.__name__, result.hint)
+@pytest.mark.parametrize("fn", [transfer_model, sequential_like_the_seed])
+def test_correct_implementations_pass(fn):
+    result = check_transfer_model(fn, verbose=False)
+    assert result.passed, result.hint
 
 
 @pytest.mark.parametrize(
-    ("fn", "hint"),
+    "fn, words",
     [
-        (heads_max, lesson07.HINT_HEADS_MAX),
-        (heads_summed, lesson07.HINT_HEADS_SUM),
-        (first_head_only, lesson07.HINT_ONE_HEAD),
-        (no_identity, lesson07.HINT_NO_IDENTITY),
-        (not_renormalised, lesson07.HINT_NO_RENORM),
-        (whole_matrix_normalised, lesson07.HINT_WHOLE_MATRIX),
-        (columns_normalised, lesson07.HINT_COLUMNS),
-        (wrong_order, lesson07.HINT_ORDER),
-        (elementwise, lesson07.HINT_ELEMENTWISE),
-        (per_layer_only, lesson07.HINT_NOT_MULTIPLIED),
-        (forgot_return, lesson07.HINT_RETURNED_NONE),
+        (not_frozen, "backbone is not frozen"),
+        (top_not_removed, "top is not removed"),
+        (no_new_head, "wrong number of outputs"),
+        (wrong_outputs, "wrong number of outputs"),
+        (softmax_with_from_logits, "softmax head with a from-logits loss"),
+        (logits_without_from_logits, "outputs logits"),
+        (logits_with_string_loss, "outputs logits"),
+        (one_hot_loss, "SparseCategoricalCrossentropy"),
+        (not_compiled, "compile"),
+        (head_without_batchnorm, "BatchNormalization"),
+        (new_vit, "does not contain the backbone"),
+        (everything_frozen, "nothing in your model is trainable"),
+        (returns_none, "must return a keras.Model"),
     ],
 )
-def test_each_mistake_gets_its_hint(fn, hint):
-    result = check_attention_rollout(fn, verbose=False)
-    assert not result.passed and result.attempted
-    assert result.hint.startswith(hint), (fn.__name__, result.hint)
+def test_each_mistake_gets_its_hint(fn, words):
+    result = check_transfer_model(fn, verbose=False)
+    assert not result.passed
+    assert result.attempted
+    assert words in result.hint, result.hint
 
 
-def test_shape_mistakes_name_the_shape():
-    result = check_attention_rollout(per_head, verbose=False)
-    assert not result.passed and "heads axis" in result.hint and "(3, 4, 5, 5)" in result.hint
-    result = check_attention_rollout(cls_row_only, verbose=False)
-    assert not result.passed and "class token's row" in result.hint
-    assert "(4,)" in result.hint  # first test case: T = 5, so 4 patches
-
-
-def test_unknown_mistake_gets_the_generic_hint():
-    def rows_fine_values_wrong(attentions):
-        return np.full((attentions.shape[-1],) * 2, 1.0 / attentions.shape[-1])
-
-    result = check_attention_rollout(rows_fine_values_wrong, verbose=False)
-    assert not result.passed and result.hint.startswith("the shape is right and the rows sum to 1")
-
-    def rows_wrong(attentions):
-        return 3 * correct(attentions) + 1
-
-    result = check_attention_rollout(rows_wrong, verbose=False)
-    assert not result.passed and "rows of your result sum to" in result.hint
-
-
-def test_exceptions_become_hints_and_untouched_exercise_is_not_attempted():
-    result = check_attention_rollout(crashes, verbose=False)
-    assert not result.passed and result.hint.startswith("your function raised an error: ValueError")
-    assert "(layers, heads, T, T)" in result.hint
-    result = check_attention_rollout(not_attempted, verbose=False)
-    assert not result.attempted and not result.passed
-
-
-def test_the_test_cases_tell_every_mistake_apart():
-    """No two diagnosed mistakes (nor a mistake and the reference) coincide on any case."""
-    for case in lesson07._test_cases():
-        outputs = [lesson07.attention_rollout_reference(case)] + [w for w, _ in lesson07._mistakes(case)]
-        for i in range(len(outputs)):
-            for j in range(i + 1, len(outputs)):
-                assert not np.allclose(outputs[i], outputs[j], rtol=1e-3), (i, j, case.shape)
+def test_untouched_exercise_is_not_attempted():
+    result = check_transfer_model(untouched, verbose=False)
+    assert not result.passed and not result.attempted

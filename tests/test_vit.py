@@ -322,7 +322,7 @@ def _small_flower_archive(tmp_path: Path) -> Path:
 
 
 def test_flowers_transfer_runs_the_full_profile_path(google_cache, tmp_path):
-    """Notebook 06's full-profile section: the Google backbone (small stand-in) + flowers, both stages."""
+    """Notebook 07's full-profile section: the Google backbone (small stand-in) + flowers, both stages."""
     _, _, _, image_size = google_cache
     backbone, info = cv.load_backbone(image_size=image_size, google=True)
     assert info.kind == "google"

@@ -1,122 +1,107 @@
-"""Checker of notebook 06 (ViT transfer learning): ``build_transfer_model(backbone, num_classes)``.
+"""Checker of notebook 06 (ViT anatomy): ``extract_patches(images, patch_size)``.
 
-The reference takes a vit-keras ViT (with or without its classification top), removes the
-top if there is one, freezes it, adds the seed's head (Flatten, BatchNormalization, Dense,
-Dropout, then ``Dense(num_classes)``) and compiles the model with a loss that matches the
-last layer (softmax probabilities with ``from_logits=False``, or logits with
-``from_logits=True``). The checker builds small ViTs with vit-keras's ``build_model``
-(random weights: only the structure matters) and diagnoses: the top not removed, the
-wrong number of outputs, the backbone not frozen, the backbone not used, a head missing
-the seed's layers, a model not compiled, and a softmax/logits mismatch with the loss.
+The reference cuts ``(batch, H, W, C)`` images into non-overlapping ``p × p`` patches and
+returns ``(batch, (H/p) * (W/p), p*p*C)``: patches row by row, the pixels of each patch in
+(row, column, channel) order. Each typical mistake gets its own hint: patches in column
+order, pixels of a patch transposed, channels in the wrong place, overlapping or missing
+patches, and an image size that is not a multiple of the patch size accepted silently.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, call_learner, run_checker
+from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
 
-__all__ = ["check_transfer_model"]
+__all__ = ["check_extract_patches"]
 
-EXERCISE = "build_transfer_model"
-SEED_HEAD = ("Flatten", "BatchNormalization", "Dense", "Dropout")
-
-
-def _all_layers(model: Any) -> Iterator[Any]:
-    """Every layer of a model, looking inside nested models (a backbone used as one layer)."""
-    for layer in getattr(model, "layers", []):
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
+EXERCISE = "extract_patches"
 
 
-def _test_backbone(include_top: bool, classes: int = 5):
-    """A small vit-keras ViT like the course's tiny ViT (random weights, 28×28, patch 7)."""
-    from vit_keras import vit
-
-    return vit.build_model(image_size=28, patch_size=7, num_layers=1, hidden_size=16, num_heads=2, name="test-vit",
-                           mlp_dim=32, classes=classes, include_top=include_top)
-
-
-def _loss_from_logits(loss: Any) -> bool | None:
-    """``from_logits`` of a compiled loss (string, function or Loss object); None if unknown."""
-    if isinstance(loss, str):
-        return False if "crossentropy" in loss else None
-    if hasattr(loss, "from_logits"):
-        return bool(loss.from_logits)
-    kwargs = getattr(loss, "_fn_kwargs", None)
-    if isinstance(kwargs, dict) and "from_logits" in kwargs:
-        return bool(kwargs["from_logits"])
-    if callable(loss) and "crossentropy" in getattr(loss, "__name__", ""):
-        return False  # the functions default to from_logits=False
-    return None
+def _reference(images: np.ndarray, p: int, grid_order: str = "row", pixel_order: str = "rc", channels: str = "last") -> np.ndarray:
+    """The reference in NumPy, plus the orderings of the typical mistakes (for diagnosis)."""
+    b, h, w, c = images.shape
+    x = images.reshape(b, h // p, p, w // p, p, c)  # (b, rows, pr, cols, pc, c)
+    grid = (1, 3) if grid_order == "row" else (3, 1)  # column order: walk down columns first
+    inside = (2, 4) if pixel_order == "rc" else (4, 2)
+    axes = (0, *grid, *inside, 5) if channels == "last" else (0, *grid, 5, *inside)
+    return x.transpose(axes).reshape(b, (h // p) * (w // p), p * p * c)
 
 
-def _diagnose(model: Any, backbone: Any, num_classes: int) -> str | None:
-    import keras
+def _to_numpy(value: Any) -> np.ndarray:
+    try:
+        import keras
 
-    if not isinstance(model, keras.Model):
-        return f"build_transfer_model must return a keras.Model; it returned {type(model).__name__}."
-    layers = list(_all_layers(model))
-    ids = {id(layer) for layer in layers}
-    if id(backbone.get_layer("embedding")) not in ids:
-        return ("your model does not contain the backbone you were given: build on `backbone` (its pretrained "
-                "weights are the point of transfer learning), not on a new ViT.")
-    has_top = any(layer.name == "head" for layer in backbone.layers)
-    if has_top and id(backbone.get_layer("head")) in ids:
-        return ("the top is not removed: this backbone still has its classification layer 'head' (the logits of "
-                "the classes it was pretrained on), and your head sits on those logits. Cut it off: use the "
-                "backbone up to the layer 'ExtractToken' (keras.Model(backbone.input, "
-                "backbone.get_layer('ExtractToken').output)), which is what include_top=False builds.")
-    x = np.random.default_rng(0).normal(size=(4, 28, 28, 3)).astype("float32")
-    out = np.asarray(keras.ops.convert_to_numpy(call_learner(model, x, training=False)))
-    if out.ndim != 2 or out.shape[-1] != num_classes:
-        return (f"wrong number of outputs: your model gives shape {tuple(out.shape)} for 4 images, expected "
-                f"(4, {num_classes}): the last layer must be Dense(num_classes) (here num_classes={num_classes}).")
-    backbone_weights = {id(w) for w in backbone.weights}
-    trained = [w for w in model.trainable_weights if id(w) in backbone_weights]
-    if trained:
-        return (f"the backbone is not frozen: {len(trained)} of its weight tensors would be trained with the head "
-                "(e.g. '" + trained[0].path + "'). Set backbone.trainable = False before you build and compile the "
-                "model (for feature extraction only the new head learns; fine-tuning unfreezes it later).")
-    if not model.trainable_weights:
-        return "nothing in your model is trainable: freeze the backbone only, not the new head."
-    head_types = {type(layer).__name__ for layer in layers if id(layer) not in {id(b) for b in _all_layers(backbone)}}
-    missing = [name for name in SEED_HEAD if name not in head_types]
-    if missing:
-        return (f"the head lacks {', '.join(missing)}: the seed's head is Flatten, BatchNormalization, "
-                "Dense (hidden, e.g. gelu), Dropout, then Dense(num_classes).")
-    if getattr(model, "loss", None) is None or getattr(model, "optimizer", None) is None:
-        return "compile the model before returning it (an optimizer, a loss and metrics=['accuracy']), as the seed does."
-    from_logits = _loss_from_logits(model.loss)
-    loss_text = str(getattr(model.loss, "__name__", model.loss)).lower().replace("_", "")
-    if "categoricalcrossentropy" in loss_text and "sparse" not in loss_text:
-        return ("the labels are integers 0..num_classes-1, so the loss is SparseCategoricalCrossentropy "
-                "(CategoricalCrossentropy expects one-hot labels).")
-    probabilities = bool(np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1.0, atol=1e-4))
-    if probabilities and from_logits:
-        return ("softmax head with a from-logits loss: your last layer already applies softmax, but the loss was told "
-                "from_logits=True, so it applies softmax a second time (training still runs, but on squashed "
-                "numbers). Either drop the softmax (logits out) or use from_logits=False.")
-    if not probabilities and from_logits is False:
-        return ("your last layer outputs logits (no softmax), but the loss expects probabilities (from_logits=False): "
-                "add activation='softmax' to the last Dense, or compile with from_logits=True.")
-    return None
+        return np.asarray(keras.ops.convert_to_numpy(value))
+    except Exception:  # noqa: BLE001 - a learner may return a list or something odd
+        return np.asarray(value)
 
 
-def check_transfer_model(fn: Callable[..., Any], verbose: bool = True) -> CheckResult:
-    """Check ``fn(backbone, num_classes)`` on small ViTs with and without their top."""
+def _diagnose(got: np.ndarray, images: np.ndarray, p: int) -> str | None:
+    b, h, w, c = images.shape
+    expected = _reference(images, p)
+    if got.shape != expected.shape:
+        n_expected = expected.shape[1]
+        if got.ndim == 3 and got.shape[0] == b and got.shape[2] == p * p * c:
+            if got.shape[1] > n_expected:
+                return (f"for {h}×{w} images and patch_size={p} you return {got.shape[1]} patches instead of "
+                        f"{n_expected}: the patches overlap. Patches must not overlap: step by patch_size "
+                        "(stride = patch size), as a ViT does.")
+            return (f"for {h}×{w} images and patch_size={p} you return {got.shape[1]} patches instead of "
+                    f"{n_expected} = ({h}/{p}) × ({w}/{p}): some patches are missing. Cover the whole image, "
+                    "both along the height and along the width.")
+        if got.ndim == 4:
+            return (f"your output has shape {got.shape}, a grid of patches; flatten it to "
+                    f"(batch, num_patches, patch_size*patch_size*channels) = {expected.shape}.")
+        return f"your output has shape {got.shape}; expected (batch, num_patches, patch_size*patch_size*channels) = {expected.shape}."
+    if np.allclose(got, expected):
+        return None
+    if np.allclose(got, _reference(images, p, grid_order="column")):
+        return ("your patches come column by column (down the first column, then the next). A ViT reads them "
+                "row by row, like text: left to right along the first row of patches, then the next row "
+                "(in the reshape, the patch-row index must come before the patch-column index).")
+    if np.allclose(got, _reference(images, p, pixel_order="cr")):
+        return ("the right pixels are in each patch, but transposed: flatten each patch row by row, "
+                "(row, column, channel), the way a Conv2D kernel of shape (p, p, C, D) flattens.")
+    if np.allclose(got, _reference(images, p, channels="first")) or np.allclose(
+        got, _reference(images, p, pixel_order="cr", channels="first")
+    ):
+        return ("the channels are in the wrong place: inside a patch the channel must vary fastest, "
+                "(row, column, channel), i.e. the channel axis stays last when you flatten.")
+    if np.allclose(np.sort(got, axis=-1), np.sort(expected, axis=-1)):
+        return ("each patch holds the right pixels but in another order: keep (row, column, channel) "
+                "order inside a patch (transpose to (batch, rows, cols, p, p, C) before the final reshape).")
+    if np.allclose(np.sort(got.reshape(b, -1), axis=-1), np.sort(expected.reshape(b, -1), axis=-1)):
+        return ("you return every pixel once, but the patches are mixed up: a reshape straight to "
+                "(batch, num_patches, p*p*C) without a transpose cuts the image into strips, not squares. "
+                "Reshape to (batch, H/p, p, W/p, p, C), transpose to (batch, H/p, W/p, p, p, C), then reshape.")
+    return "the values do not match the reference: patch (i, j) must hold images[:, i*p:(i+1)*p, j*p:(j+1)*p, :] flattened."
+
+
+def check_extract_patches(fn: Callable[..., Any], verbose: bool = True) -> CheckResult:
+    """Check ``fn(images, patch_size)`` against the reference on several image sizes."""
 
     def check() -> str | None:
-        for include_top, num_classes in ((False, 3), (True, 4)):
-            backbone = _test_backbone(include_top)
-            model = call_learner(fn, backbone, num_classes)
-            hint = _diagnose(model, backbone, num_classes)
+        rng = np.random.default_rng(0)
+        # distinct values everywhere, so that any reordering shows; non-square and grey cases too
+        cases = [((2, 8, 8, 3), 4), ((2, 8, 12, 3), 4), ((1, 6, 6, 1), 2), ((3, 28, 28, 1), 7), ((1, 4, 4, 2), 4)]
+        for shape, p in cases:
+            images = rng.permutation(int(np.prod(shape))).reshape(shape).astype("float32")
+            got = _to_numpy(call_learner(fn, images, p))
+            hint = _diagnose(got, images, p)
             if hint is not None:
-                kind = "a backbone with its top (include_top=True)" if include_top else "a backbone without top"
-                return f"{hint} (test: {kind}, num_classes={num_classes})"
-        return None
+                return f"{hint} (test: images of shape {shape}, patch_size={p})"
+        # A size that is not a multiple of the patch: the reference refuses (ValueError).
+        images = np.zeros((1, 10, 10, 3), "float32")
+        try:
+            got = call_learner(fn, images, 4)
+        except LearnerError:
+            return None  # refused, as it should (a ValueError is the clearest way)
+        shape = tuple(_to_numpy(got).shape)
+        return (f"for a 10×10 image and patch_size=4 your function returned shape {shape} without complaint: "
+                "10 is not a multiple of 4, so pixels were dropped (or invented). Raise a ValueError instead, "
+                "as vit-keras does ('image_size must be a multiple of patch_size').")
 
     return run_checker(EXERCISE, check, verbose=verbose)

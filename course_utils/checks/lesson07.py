@@ -1,198 +1,122 @@
-"""Checker for lesson 07 (ViT attention maps): ``check_attention_rollout``.
+"""Checker of notebook 07 (ViT transfer learning): ``build_transfer_model(backbone, num_classes)``.
 
-The exercise: write ``attention_rollout(attentions)`` in NumPy. ``attentions`` has shape
-``(layers, heads, T, T)`` (one image; every row a softmax that sums to 1); the result is
-the ``(T, T)`` rollout of Abnar & Zuidema (2020), as ``vit_keras.visualize.attention_map``
-computes it::
-
-    A_l = mean over heads of attentions[l]          (T, T) per layer
-    A_l = A_l + I                                    the residual path
-    A_l = A_l / A_l.sum(axis=-1, keepdims=True)      rows sum to 1 again
-    R   = A_L @ ... @ A_2 @ A_1                      the last layer on the left
-
-The checker compares with :func:`course_utils.rollout.attention_rollout` on several
-random cases and recognises the typical mistakes, each with its own hint (and its own
-unit test in tests/test_checks_lesson07.py).
+The reference takes a vit-keras ViT (with or without its classification top), removes the
+top if there is one, freezes it, adds the seed's head (Flatten, BatchNormalization, Dense,
+Dropout, then ``Dense(num_classes)``) and compiles the model with a loss that matches the
+last layer (softmax probabilities with ``from_logits=False``, or logits with
+``from_logits=True``). The checker builds small ViTs with vit-keras's ``build_model``
+(random weights: only the structure matters) and diagnoses: the top not removed, the
+wrong number of outputs, the backbone not frozen, the backbone not used, a head missing
+the seed's layers, a model not compiled, and a softmax/logits mismatch with the loss.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
-from course_utils.rollout import attention_rollout as attention_rollout_reference
+from course_utils.checks._core import CheckResult, call_learner, run_checker
 
-__all__ = ["check_attention_rollout"]
+__all__ = ["check_transfer_model"]
 
-EXERCISE = "attention_rollout"
-RTOL, ATOL = 1e-5, 1e-9  # float64 products of a few matrices; a mistake differs by far more
-
-HINT_NOT_MULTIPLIED = (
-    "you returned one matrix per layer, shape (layers, T, T). Rollout multiplies them into one "
-    "(T, T) matrix: R = A_L @ ... @ A_2 @ A_1."
-)
-HINT_PER_HEAD = (
-    "your result has a heads axis, shape {got}: average the heads first (attentions[l].mean(axis=0), "
-    "or attentions.mean(axis=1) for all layers at once), so that each layer is one (T, T) matrix."
-)
-HINT_CLS_ONLY = (
-    "you returned only the class token's row (or the map), shape {got}. The exercise asks for the "
-    "whole (T, T) rollout matrix; the map is its row 0 without the class token column: R[0, 1:]."
-)
-HINT_SHAPE = "your result has shape {got}; expected (T, T) = {expected}."
-HINT_HEADS_MAX = (
-    "you took the maximum over the heads. Rollout averages them: attentions[l].mean(axis=0) "
-    "(vit-keras: reshaped.mean(axis=1)). The maximum is a different method ('max fusion')."
-)
-HINT_HEADS_SUM = (
-    "you summed the heads instead of averaging them: with the identity added, the sum weighs the "
-    "attention H times more than the residual path. Use the mean over the heads."
-)
-HINT_ONE_HEAD = (
-    "your result matches a single head (attentions[l, 0]) instead of the average of all heads: "
-    "average over the heads axis (axis 1 of the (layers, heads, T, T) array)."
-)
-HINT_NO_IDENTITY = (
-    "you did not add the identity matrix. The residual connection (x + Attention(x)) carries each "
-    "token past the attention; rollout accounts for it with A + np.eye(T) before renormalising."
-)
-HINT_NO_RENORM = (
-    "after adding the identity every row sums to 2, and you did not renormalise: your result is "
-    "2**layers times too large. Divide each row by its sum: A / A.sum(axis=-1, keepdims=True)."
-)
-HINT_WHOLE_MATRIX = (
-    "you divided each matrix by its total sum (as vit-keras does) instead of each row by its own "
-    "sum. For the map this only changes a constant (T per layer) that the final division by the "
-    "maximum removes, but the exercise asks for rows that sum to 1: A / A.sum(axis=-1, keepdims=True)."
-)
-HINT_COLUMNS = (
-    "you renormalised the columns (axis=0 or -2) instead of the rows. Row i holds what token i "
-    "attends to, so each row must sum to 1: A / A.sum(axis=-1, keepdims=True)."
-)
-HINT_ORDER = (
-    "you multiplied the layers in the wrong order (A_1 @ A_2 @ ... @ A_L). The input passes through "
-    "layer 1 first, so layer 1 is on the right: start with R = A_1 and do R = A_l @ R for l = 2..L "
-    "(vit-keras starts from the last layer and multiplies the earlier ones on the right)."
-)
-HINT_ELEMENTWISE = (
-    "you combined the layers with `*` (element by element). Rollout chains the layers with matrix "
-    "products: R = A_l @ R."
-)
-HINT_ROWS = (
-    "the shape is right but the values differ from the reference (largest difference {diff:.3g}); "
-    "the rows of your result sum to {low:.3g}..{high:.3g}, but a product of row-normalised matrices "
-    "has rows that sum to 1. Check the renormalisation step."
-)
-HINT_GENERIC = (
-    "the shape is right and the rows sum to 1, but the values differ from the reference (largest "
-    "difference {diff:.3g}). Check the steps: mean over heads, + identity, rows renormalised, "
-    "R = A_L @ ... @ A_1."
-)
+EXERCISE = "build_transfer_model"
+SEED_HEAD = ("Flatten", "BatchNormalization", "Dense", "Dropout")
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def _all_layers(model: Any) -> Iterator[Any]:
+    """Every layer of a model, looking inside nested models (a backbone used as one layer)."""
+    for layer in getattr(model, "layers", []):
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
 
 
-def _test_cases() -> list[np.ndarray]:
-    """Random attention weights (rows are softmaxes), float32 like a model's. Heads differ a
-    lot (different temperatures) so that max, sum, mean and one head are told apart."""
-    rng = np.random.default_rng(707)
-    cases = []
-    for layers, heads, tokens in [(3, 4, 5), (4, 2, 10), (2, 3, 4)]:
-        temperature = rng.uniform(0.5, 3.0, size=(1, heads, 1, 1))
-        logits = rng.normal(size=(layers, heads, tokens, tokens)) * temperature
-        cases.append(_softmax(logits).astype("float32"))
-    return cases
+def _test_backbone(include_top: bool, classes: int = 5):
+    """A small vit-keras ViT like the course's tiny ViT (random weights, 28×28, patch 7)."""
+    from vit_keras import vit
+
+    return vit.build_model(image_size=28, patch_size=7, num_layers=1, hidden_size=16, num_heads=2, name="test-vit",
+                           mlp_dim=32, classes=classes, include_top=include_top)
 
 
-def _product(per_layer: np.ndarray, reverse: bool = False, elementwise: bool = False) -> np.ndarray:
-    order = per_layer[::-1] if reverse else per_layer
-    rollout = order[0]
-    for layer in order[1:]:
-        rollout = layer * rollout if elementwise else layer @ rollout
-    return rollout
+def _loss_from_logits(loss: Any) -> bool | None:
+    """``from_logits`` of a compiled loss (string, function or Loss object); None if unknown."""
+    if isinstance(loss, str):
+        return False if "crossentropy" in loss else None
+    if hasattr(loss, "from_logits"):
+        return bool(loss.from_logits)
+    kwargs = getattr(loss, "_fn_kwargs", None)
+    if isinstance(kwargs, dict) and "from_logits" in kwargs:
+        return bool(kwargs["from_logits"])
+    if callable(loss) and "crossentropy" in getattr(loss, "__name__", ""):
+        return False  # the functions default to from_logits=False
+    return None
 
 
-def _mistakes(attentions: np.ndarray) -> list[tuple[np.ndarray, str]]:
-    """Outputs of the typical wrong implementations, each with its hint."""
-    a = np.asarray(attentions, dtype="float64")
-    eye = np.eye(a.shape[-1])
+def _diagnose(model: Any, backbone: Any, num_classes: int) -> str | None:
+    import keras
 
-    def rows(m):
-        return m / m.sum(axis=-1, keepdims=True)
-
-    mean = a.mean(axis=1)
-    return [
-        (_product(rows(a.max(axis=1) + eye)), HINT_HEADS_MAX),
-        (_product(rows(a.sum(axis=1) + eye)), HINT_HEADS_SUM),
-        (_product(rows(a[:, 0] + eye)), HINT_ONE_HEAD),
-        (_product(rows(mean)), HINT_NO_IDENTITY),
-        (_product(mean + eye), HINT_NO_RENORM),
-        (_product((mean + eye) / (mean + eye).sum(axis=(1, 2), keepdims=True)), HINT_WHOLE_MATRIX),
-        (_product((mean + eye) / (mean + eye).sum(axis=-2, keepdims=True)), HINT_COLUMNS),
-        (_product(rows(mean + eye), reverse=True), HINT_ORDER),
-        (_product(rows(mean + eye), elementwise=True), HINT_ELEMENTWISE),
-    ]
-
-
-def _close(got: np.ndarray, expected: np.ndarray) -> bool:
-    return got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL)
-
-
-def _diagnose_shape(got: np.ndarray, attentions: np.ndarray) -> str:
-    layers, heads, tokens, _ = attentions.shape
-    expected = (tokens, tokens)
-    if got.shape == (layers, tokens, tokens):
-        return HINT_NOT_MULTIPLIED
-    if got.ndim >= 3 and heads in got.shape[:-2]:
-        return HINT_PER_HEAD.format(got=got.shape)
-    grid = int(round(np.sqrt(tokens - 1)))
-    if got.shape in {(tokens,), (tokens - 1,), (grid, grid), (1, tokens), (1, tokens - 1)}:
-        return HINT_CLS_ONLY.format(got=got.shape)
-    return HINT_SHAPE.format(got=got.shape, expected=expected)
-
-
-def _check_case(fn: Callable, attentions: np.ndarray) -> str | None:
-    try:
-        raw = call_learner(fn, attentions.copy())
-    except LearnerError as exc:
-        raise LearnerError(f"{exc} [called with attentions of shape {attentions.shape} = (layers, heads, T, T)]") from None
-    got, hint = as_float_array(raw, "of shape (T, T)")
-    if hint:
-        return hint
-    expected = attention_rollout_reference(attentions)
-    if got.shape != expected.shape:
-        return _diagnose_shape(got, attentions)
-    if _close(got, expected):
-        return None
-    for wrong, hint in _mistakes(attentions):
-        if _close(got, wrong):
-            return hint
-    diff = float(np.max(np.abs(got - expected)))
-    row_sums = got.sum(axis=-1)
-    if not np.allclose(row_sums, 1.0, atol=1e-4):
-        return HINT_ROWS.format(diff=diff, low=float(row_sums.min()), high=float(row_sums.max()))
-    return HINT_GENERIC.format(diff=diff)
+    if not isinstance(model, keras.Model):
+        return f"build_transfer_model must return a keras.Model; it returned {type(model).__name__}."
+    layers = list(_all_layers(model))
+    ids = {id(layer) for layer in layers}
+    if id(backbone.get_layer("embedding")) not in ids:
+        return ("your model does not contain the backbone you were given: build on `backbone` (its pretrained "
+                "weights are the point of transfer learning), not on a new ViT.")
+    has_top = any(layer.name == "head" for layer in backbone.layers)
+    if has_top and id(backbone.get_layer("head")) in ids:
+        return ("the top is not removed: this backbone still has its classification layer 'head' (the logits of "
+                "the classes it was pretrained on), and your head sits on those logits. Cut it off: use the "
+                "backbone up to the layer 'ExtractToken' (keras.Model(backbone.input, "
+                "backbone.get_layer('ExtractToken').output)), which is what include_top=False builds.")
+    x = np.random.default_rng(0).normal(size=(4, 28, 28, 3)).astype("float32")
+    out = np.asarray(keras.ops.convert_to_numpy(call_learner(model, x, training=False)))
+    if out.ndim != 2 or out.shape[-1] != num_classes:
+        return (f"wrong number of outputs: your model gives shape {tuple(out.shape)} for 4 images, expected "
+                f"(4, {num_classes}): the last layer must be Dense(num_classes) (here num_classes={num_classes}).")
+    backbone_weights = {id(w) for w in backbone.weights}
+    trained = [w for w in model.trainable_weights if id(w) in backbone_weights]
+    if trained:
+        return (f"the backbone is not frozen: {len(trained)} of its weight tensors would be trained with the head "
+                "(e.g. '" + trained[0].path + "'). Set backbone.trainable = False before you build and compile the "
+                "model (for feature extraction only the new head learns; fine-tuning unfreezes it later).")
+    if not model.trainable_weights:
+        return "nothing in your model is trainable: freeze the backbone only, not the new head."
+    head_types = {type(layer).__name__ for layer in layers if id(layer) not in {id(b) for b in _all_layers(backbone)}}
+    missing = [name for name in SEED_HEAD if name not in head_types]
+    if missing:
+        return (f"the head lacks {', '.join(missing)}: the seed's head is Flatten, BatchNormalization, "
+                "Dense (hidden, e.g. gelu), Dropout, then Dense(num_classes).")
+    if getattr(model, "loss", None) is None or getattr(model, "optimizer", None) is None:
+        return "compile the model before returning it (an optimizer, a loss and metrics=['accuracy']), as the seed does."
+    from_logits = _loss_from_logits(model.loss)
+    loss_text = str(getattr(model.loss, "__name__", model.loss)).lower().replace("_", "")
+    if "categoricalcrossentropy" in loss_text and "sparse" not in loss_text:
+        return ("the labels are integers 0..num_classes-1, so the loss is SparseCategoricalCrossentropy "
+                "(CategoricalCrossentropy expects one-hot labels).")
+    probabilities = bool(np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1.0, atol=1e-4))
+    if probabilities and from_logits:
+        return ("softmax head with a from-logits loss: your last layer already applies softmax, but the loss was told "
+                "from_logits=True, so it applies softmax a second time (training still runs, but on squashed "
+                "numbers). Either drop the softmax (logits out) or use from_logits=False.")
+    if not probabilities and from_logits is False:
+        return ("your last layer outputs logits (no softmax), but the loss expects probabilities (from_logits=False): "
+                "add activation='softmax' to the last Dense, or compile with from_logits=True.")
+    return None
 
 
-def check_attention_rollout(fn: Callable, verbose: bool = True) -> CheckResult:
-    """Check ``fn(attentions) -> (T, T)`` against the course's reference rollout.
-
-    ``fn`` gets float32 attention weights of shape ``(layers, heads, T, T)`` for several
-    sizes. Returns a :class:`CheckResult` (``.passed``, ``.hint``), also printed.
-    """
+def check_transfer_model(fn: Callable[..., Any], verbose: bool = True) -> CheckResult:
+    """Check ``fn(backbone, num_classes)`` on small ViTs with and without their top."""
 
     def check() -> str | None:
-        for attentions in _test_cases():
-            hint = _check_case(fn, attentions)
+        for include_top, num_classes in ((False, 3), (True, 4)):
+            backbone = _test_backbone(include_top)
+            model = call_learner(fn, backbone, num_classes)
+            hint = _diagnose(model, backbone, num_classes)
             if hint is not None:
-                layers, heads, tokens, _ = attentions.shape
-                return f"{hint} (test case: layers={layers}, heads={heads}, T={tokens})"
+                kind = "a backbone with its top (include_top=True)" if include_top else "a backbone without top"
+                return f"{hint} (test: {kind}, num_classes={num_classes})"
         return None
 
     return run_checker(EXERCISE, check, verbose=verbose)

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · ViT anatomy: an image is worth 7×7 words
+# # 06 · ViT anatomy: an image is worth 7×7 words
 #
 # The seed adapts the Transformer to images "by treating image patches as words in a
 # sequence": cut the image into fixed-size patches, embed each patch linearly, add position
@@ -57,7 +57,7 @@ from course_utils.checks import check_extract_patches
 from course_utils.data import FASHION_CLASSES, load_fashion_mnist
 from course_utils.layers import TransformerBlock
 
-course_utils.start("05_vit_anatomy")
+course_utils.start("06_vit_anatomy")
 notebook_start = time.perf_counter()
 
 # %% [markdown]
@@ -390,7 +390,7 @@ course_utils.record("block_parameters_seed_key_dim", seed_block.count_params());
 # %% [markdown]
 # Same parameters, same numbers once arranged the ViT way: the encoder block of a ViT is
 # the block of notebook 04 with LayerNorm moved in front of each sublayer and GELU instead
-# of ReLU. The attention weights it returns are what notebook 07 turns into attention maps.
+# of ReLU. The attention weights it returns are what notebook 08 turns into attention maps.
 #
 # ## 7. Inductive bias: what a CNN assumes and a ViT must learn
 #
@@ -398,7 +398,7 @@ course_utils.record("block_parameters_seed_key_dim", seed_block.count_params());
 #
 # * **locality**: a 3×3 kernel looks at a pixel's neighbours only; a deep stack widens the
 #   view step by step. ViT attention can relate any patch to any other from the first layer
-#   (notebook 07 measures how far each head actually looks).
+#   (notebook 08 measures how far each head actually looks).
 # * **translation equivariance**: the same kernel slides everywhere, so shifting the input
 #   shifts the output. A ViT shares its patch embedding across patches too, but only on the
 #   patch grid, and then adds a *different* position vector at every position.
@@ -561,7 +561,7 @@ assert gaps[-1] < gaps[0], gaps  # and the gap narrows from the smallest to the 
 # Our largest set is 4,000 images (60,000 with `COURSE_PROFILE=full`), so "ViTs need very
 # large data" here means: more data than we have. This is a small experiment (one seed, one recipe, few epochs); a ViT
 # recipe with strong augmentation and regularisation (DeiT) narrows the gap further, which is
-# also a way of *adding* the missing prior knowledge. Notebook 06 takes the practical way
+# also a way of *adding* the missing prior knowledge. Notebook 07 takes the practical way
 # out the seed recommends: start from a pretrained ViT.
 #
 # The inductive bias shows in one more measurement: the two models trained on the largest set,
@@ -610,10 +610,10 @@ course_utils.record("shift_accuracy_lost_at_max_shift", lost);
 # %% [markdown]
 # ## Summary
 #
-# Printed from the values recorded above (`build/results/05_vit_anatomy.json`):
+# Printed from the values recorded above (`build/results/06_vit_anatomy.json`):
 
 # %%
-results = course_utils.results.load_all_results()["05_vit_anatomy"]
+results = course_utils.results.load_all_results()["06_vit_anatomy"]
 h = results["data_hunger"]
 table = "\n".join(
     f"  {n:>6,} images, {e:>2} epochs: tiny ViT {v:.1%}, small CNN {c:.1%}, CNN - ViT {100 * g:+.1f} points"

@@ -14,9 +14,9 @@
 # ---
 
 # %% [markdown]
-# # 06 · ViT transfer learning: solutions
+# # 07 · ViT transfer learning: solutions
 #
-# The completed exercise of notebook 06, checked by its checker, then trained briefly on
+# The completed exercise of notebook 07, checked by its checker, then trained briefly on
 # the pretrained tiny ViT: 25 labelled images of each of the 5 target classes it never saw.
 
 # %%
@@ -29,7 +29,7 @@ from course_utils import vit as cv
 from course_utils.checks import check_transfer_model
 from course_utils.data import load_fashion_mnist
 
-course_utils.start("06_vit_transfer_learning_solutions")
+course_utils.start("07_vit_transfer_learning_solutions")
 
 
 # %% [markdown]

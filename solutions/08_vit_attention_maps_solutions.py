@@ -12,9 +12,9 @@
 # ---
 
 # %% [markdown]
-# # 07 · ViT attention maps: solutions
+# # 08 · ViT attention maps: solutions
 #
-# The completed exercise of notebook 07, checked by its checker, and then used for what it
+# The completed exercise of notebook 08, checked by its checker, and then used for what it
 # is for: the map of `vit_keras.visualize.attention_map`.
 
 # %%
@@ -28,7 +28,7 @@ from course_utils.checks import check_attention_rollout
 from course_utils.data import load_fashion_mnist
 from course_utils.vit import load_tiny_vit
 
-course_utils.start("07_vit_attention_maps_solutions")
+course_utils.start("08_vit_attention_maps_solutions")
 keras.utils.disable_interactive_logging()  # attention_map predicts with a progress bar
 
 

@@ -14,9 +14,9 @@
 # ---
 
 # %% [markdown]
-# # 06 · ViT transfer learning
+# # 07 · ViT transfer learning
 #
-# Notebook 05 measured the seed's warning: trained from scratch on a few thousand images, a
+# Notebook 06 measured the seed's warning: trained from scratch on a few thousand images, a
 # ViT loses to a small CNN. The seed's way out: "for smaller datasets, use transfer learning
 # with pre-trained transformers". Its recipe:
 #
@@ -62,7 +62,7 @@ from course_utils import vit as cv
 from course_utils.checks import check_transfer_model
 from course_utils.data import FASHION_CLASSES, is_cached, load_fashion_mnist
 
-course_utils.start("06_vit_transfer_learning")
+course_utils.start("07_vit_transfer_learning")
 notebook_start = time.perf_counter()
 
 # %% [markdown]
@@ -83,7 +83,7 @@ course_utils.record("backbone", info.name);
 
 # %% [markdown]
 # `include_top=False` removes the classification layer (`head`) and keeps what comes before
-# it: the class token's final vector (section 4 of notebook 05), 64 numbers for the tiny ViT,
+# it: the class token's final vector (section 4 of notebook 06), 64 numbers for the tiny ViT,
 # 768 for ViT-B/32. Those numbers are the *features* a new head learns from. Check on the
 # tiny ViT: its pretrained classifier is exactly the `head` Dense layer applied to the
 # features of the topless model.
@@ -541,10 +541,10 @@ course_utils.record("flowers_ran", bool(run_flowers));
 # %% [markdown]
 # ## Summary
 #
-# Printed from the values recorded above (`build/results/06_vit_transfer_learning.json`):
+# Printed from the values recorded above (`build/results/07_vit_transfer_learning.json`):
 
 # %%
-recorded = course_utils.results.load_all_results()["06_vit_transfer_learning"]
+recorded = course_utils.results.load_all_results()["07_vit_transfer_learning"]
 t = recorded["transfer"]
 names = ["from scratch", "feature extraction", "fine-tuning"]
 table = "\n".join(

@@ -14,9 +14,9 @@
 # ---
 
 # %% [markdown]
-# # 05 · ViT anatomy: solutions
+# # 06 · ViT anatomy: solutions
 #
-# The completed exercise of notebook 05, checked by its checker, then used as the ViT's patch
+# The completed exercise of notebook 06, checked by its checker, then used as the ViT's patch
 # embedding: with the pretrained tiny ViT's `embedding` kernel it gives the same tokens.
 
 # %%
@@ -28,7 +28,7 @@ from course_utils import vit as cv
 from course_utils.checks import check_extract_patches
 from course_utils.data import load_fashion_mnist
 
-course_utils.start("05_vit_anatomy_solutions")
+course_utils.start("06_vit_anatomy_solutions")
 
 
 # %% [markdown]

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 07 · ViT attention maps: what they show, how they are computed, what they prove
+# # 08 · ViT attention maps: what they show, how they are computed, what they prove
 #
 # A Vision Transformer is often called *inherently interpretable*: every block computes
 # attention weights between patches, and a heat map of them shows "where the model looks".
@@ -52,7 +52,7 @@ from course_utils.data import FASHION_CLASSES, load_fashion_mnist
 from course_utils.vit import (SOURCE_CLASSES, accuracy, build_tiny_vit, load_backbone, load_tiny_vit,
                               mean_attention_distance, read_card, select_classes)
 
-course_utils.start("07_vit_attention_maps")
+course_utils.start("08_vit_attention_maps")
 # attention_map calls model.predict without verbose=0: turn Keras's progress bars off
 # once, instead of one bar per map.
 keras.utils.disable_interactive_logging()
@@ -671,7 +671,7 @@ course_utils.record("notebook_seconds", round(time.perf_counter() - notebook_sta
 # ## Summary
 
 # %%
-results = course_utils.results.load_all_results()["07_vit_attention_maps"]
+results = course_utils.results.load_all_results()["08_vit_attention_maps"]
 acc = results["occlusion_accuracy"]
 k_index = results["occlusion_k"].index(8)
 print(f"""Measured in this run ({results['_meta']['profile']} profile):
