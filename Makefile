@@ -18,18 +18,27 @@ LOCK_FROM    := tools/check_platform.sh
 endif
 DATA_LOCK    := requirements-data.txt
 VIT_LOCK     := requirements-vit.txt
-# Every pip install of the set-up goes through this one command (options: tools/pip_install.sh, PIP_OPTS).
-PIP_INSTALL  := tools/pip_install.sh $(PY)
+DEV_LOCK     := requirements-dev.txt
+DEV_STAMP    := $(VENV)/.installed-dev
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
 SERVE_PORT   ?= 8000
 NAME         ?=
 PYTEST_ARGS  ?=
+# A workshop room: with COURSE_MIRROR set (the line `make serve` prints), every set-up
+# `pip install` takes the wheels from the instructor's laptop and nothing from the internet;
+# --require-hashes still checks each one against the lock.
+COURSE_MIRROR    ?=
+MIRROR_HOST      := $(firstword $(subst /, ,$(subst :, ,$(patsubst https://%,%,$(patsubst http://%,%,$(strip $(COURSE_MIRROR)))))))
+PIP_MIRROR_ARGS  := $(if $(strip $(COURSE_MIRROR)),--no-index --find-links $(patsubst %/,%,$(strip $(COURSE_MIRROR)))/wheels/ --trusted-host $(MIRROR_HOST))
+PLATFORMS        ?=
+# Every pip install into .venv goes through this one command (mirror options included).
+PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS)
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean
+.PHONY: help setup setup-data lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -38,6 +47,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 	@echo "Lock for this machine: $(if $(LOCK),$(LOCK) (chosen by $(LOCK_FROM)),none: see tools/check_platform.sh)"
 
 # --- set-up -----------------------------------------------------------------------------
@@ -67,8 +77,18 @@ lab: setup
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 test: setup
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
+$(DEV_STAMP): $(DEV_LOCK) | $(STAMP)
+	$(PIP_INSTALL) --require-hashes --no-deps -r $(DEV_LOCK)
+	@touch $(DEV_STAMP)
+
+lint: setup $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-unit: setup
 	$(PY) -m pytest $(PYTEST_ARGS) tests
@@ -82,7 +102,7 @@ test-legacy:
 
 # --- data, workshop, checks, benchmarks --------------------------------------------------
 fetch: setup
-	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all)
+	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all) $(foreach p,$(PLATFORMS),--platform $(p))
 
 serve: setup
 	$(PY) -m course_utils.serve --port $(SERVE_PORT)
