@@ -70,7 +70,9 @@ def check_python(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) ->
     if minor == (3, 11) and version_info[2] >= 5:
         return Check("Python", "ok", f"{version} ({sys.executable})")
     if minor in ((3, 12), (3, 13)):
-        return Check("Python", "ok", f"{version} ({sys.executable}); supported, but CI so far tests 3.11 only")
+        return Check(
+            "Python", "ok", f"{version} ({sys.executable}); supported, but CI so far tests 3.11 only"
+        )
     return Check(
         "Python",
         "problem",

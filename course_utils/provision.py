@@ -27,9 +27,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from course_utils import data
 from course_utils.paths import data_dir
@@ -50,7 +50,8 @@ class Report:
 def _missing(debian_dir: Path) -> list[data.RemoteFile]:
     """Entries found neither in the cache nor among the Debian files (each verified)."""
     return [
-        entry for entry in data.REGISTRY[DATA_SET]
+        entry
+        for entry in data.REGISTRY[DATA_SET]
         if not data.verify(data.cached_path(entry), entry)
         and not data.verify(debian_dir / Path(entry.path).name, entry)
     ]
@@ -97,11 +98,16 @@ def provision(
     missing = _missing(debian_dir)
     if not missing:
         in_cache = all(data.verify(data.cached_path(e), e) for e in data.REGISTRY[DATA_SET])
-        report.source = f"the course cache ({data_dir()})" if in_cache else f"the Debian package's files ({debian_dir})"
+        report.source = (
+            f"the course cache ({data_dir()})" if in_cache else f"the Debian package's files ({debian_dir})"
+        )
         report.ok = True
         return report
     report.tried.append(f"course cache {data_dir() / DATA_SET}: {len(missing)} of 4 files missing or damaged")
-    report.tried.append(f"Debian package files {debian_dir}: " + ("damaged or incomplete" if debian_dir.is_dir() else "not there"))
+    report.tried.append(
+        f"Debian package files {debian_dir}: "
+        + ("damaged or incomplete" if debian_dir.is_dir() else "not there")
+    )
 
     # 3. apt-get, as root
     apt_path = shutil.which(apt_get) if apt_get else None
@@ -110,14 +116,22 @@ def provision(
     elif apt_path is None:
         report.tried.append("apt-get: not on this system")
     elif not is_root:
-        report.tried.append(f"apt-get: not running as root (run `sudo apt-get install {DEBIAN_PACKAGE}` yourself)")
+        report.tried.append(
+            f"apt-get: not running as root (run `sudo apt-get install {DEBIAN_PACKAGE}` yourself)"
+        )
     else:
         ok, why = apt_install(apt_path, say)
         missing = _missing(debian_dir)
         if not missing:
-            report.source, report.ok = f"the Debian package {DEBIAN_PACKAGE}, just installed ({debian_dir})", True
+            report.source, report.ok = (
+                f"the Debian package {DEBIAN_PACKAGE}, just installed ({debian_dir})",
+                True,
+            )
             return report
-        report.tried.append(f"apt-get install {DEBIAN_PACKAGE}: " + (why if not ok else f"installed, but {debian_dir} lacks verified files"))
+        report.tried.append(
+            f"apt-get install {DEBIAN_PACKAGE}: "
+            + (why if not ok else f"installed, but {debian_dir} lacks verified files")
+        )
 
     # 4. download into the cache (COURSE_MIRROR or the origin)
     where = os.environ.get("COURSE_MIRROR", "").strip() or data.FASHION_MNIST_ORIGIN

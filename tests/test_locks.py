@@ -28,17 +28,35 @@ sys.path.insert(0, str(ROOT / "tools"))
 import check_locks  # noqa: E402
 
 PLATFORMS = {
-    "linux-x86_64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix"},
-    "macos-arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64", "os_name": "posix"},
+    "linux-x86_64": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    },
+    "macos-arm64": {
+        "sys_platform": "darwin",
+        "platform_system": "Darwin",
+        "platform_machine": "arm64",
+        "os_name": "posix",
+    },
 }
-LOCK_PLATFORMS = {"requirements.txt": ("linux-x86_64",), "requirements.universal.txt": ("linux-x86_64", "macos-arm64")}
+LOCK_PLATFORMS = {
+    "requirements.txt": ("linux-x86_64",),
+    "requirements.universal.txt": ("linux-x86_64", "macos-arm64"),
+}
 
 
 def environment(python: str, platform: str) -> dict[str, str]:
     major_minor = ".".join(python.split(".")[:2])
     full = python if python.count(".") == 2 else f"{python}.0"
-    return {**PLATFORMS[platform], "python_version": major_minor, "python_full_version": full,
-            "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    return {
+        **PLATFORMS[platform],
+        "python_version": major_minor,
+        "python_full_version": full,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
 
 
 def locked(lock: Path) -> list[tuple[str, str, Marker | None]]:
@@ -66,15 +84,25 @@ def test_every_direct_requirement_has_one_pin_for_each_python_and_platform(lock_
         for req in direct_requirements():
             if req.marker is not None and not req.marker.evaluate(env):
                 continue  # e.g. tensorflow-cpu off Linux x86_64
-            applicable = [v for n, v, m in pins if n == canonicalize_name(req.name) and (m is None or m.evaluate(env))]
-            assert len(applicable) == 1, f"{lock_name}: {req.name} has pins {applicable} on Python {python}, {platform}"
+            applicable = [
+                v for n, v, m in pins if n == canonicalize_name(req.name) and (m is None or m.evaluate(env))
+            ]
+            assert len(applicable) == 1, (
+                f"{lock_name}: {req.name} has pins {applicable} on Python {python}, {platform}"
+            )
 
 
 def test_the_locks_resolve_for_every_supported_python_offline():
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "check_locks.py"), "--offline"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "check_locks.py"), "--offline"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode == check_locks.OFFLINE:
-        pytest.skip(f"uv's cache cannot answer offline here ({proc.stdout.strip()}); `make check-locks` checks online")
+        pytest.skip(
+            f"uv's cache cannot answer offline here ({proc.stdout.strip()}); `make check-locks` checks online"
+        )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     checked = [line for line in proc.stdout.splitlines() if line.startswith("ok ")]
     assert len(checked) == sum(len(p) for p in check_locks.TARGETS.values()) * len(check_locks.PYTHONS)

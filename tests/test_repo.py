@@ -85,7 +85,9 @@ def test_every_direct_requirement_is_locked():
     assert _pins(ROOT / "requirements-vit.txt") == {"vit-keras": "0.2.0"}
     # vit-keras is installed with --no-deps --ignore-requires-python, never from the locks
     # (there, pip would refuse 0.2.0 on Python 3.12+ or fall back to 0.1.0)
-    assert "vit-keras" not in direct and all("vit-keras" not in _pins(ROOT / lock) for lock in ("requirements.txt", "requirements.universal.txt"))
+    assert "vit-keras" not in direct and all(
+        "vit-keras" not in _pins(ROOT / lock) for lock in ("requirements.txt", "requirements.universal.txt")
+    )
 
 
 def test_universal_lock_agrees_with_linux_lock():

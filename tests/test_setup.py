@@ -37,25 +37,35 @@ def write_script(path: Path, body: str) -> Path:
 
 def fake_uname(tmp_path: Path, system: str, machine: str) -> dict[str, str]:
     """An environment whose ``uname -s`` / ``uname -m`` say ``system`` / ``machine``."""
-    write_script(tmp_path / "bin" / "uname", f'case "$1" in -s) echo {system};; -m) echo {machine};; *) echo {system};; esac\n')
+    write_script(
+        tmp_path / "bin" / "uname",
+        f'case "$1" in -s) echo {system};; -m) echo {machine};; *) echo {system};; esac\n',
+    )
     return {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize("system, machine, lock", [
-    ("Linux", "x86_64", "requirements.txt"),
-    ("Darwin", "arm64", "requirements.universal.txt"),
-    ("Darwin", "x86_64", "requirements.universal.txt"),
-    ("Linux", "aarch64", "requirements.universal.txt"),
-])
+@pytest.mark.parametrize(
+    "system, machine, lock",
+    [
+        ("Linux", "x86_64", "requirements.txt"),
+        ("Darwin", "arm64", "requirements.universal.txt"),
+        ("Darwin", "x86_64", "requirements.universal.txt"),
+        ("Linux", "aarch64", "requirements.universal.txt"),
+    ],
+)
 def test_the_lock_is_chosen_for_the_platform(tmp_path, system, machine, lock):
     env = fake_uname(tmp_path, system, machine)
     out = subprocess.run(["sh", str(TOOLS / "check_platform.sh")], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == lock
     # the Makefile uses it unless LOCK is given, and an explicit LOCK wins
-    help_text = subprocess.run(["make", "-s", "-C", str(ROOT), "help"], env=env, capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "help"], env=env, capture_output=True, text=True
+    ).stdout
     assert f"Lock for this machine: {lock} (chosen by tools/check_platform.sh)" in help_text
     other = "requirements.txt" if lock != "requirements.txt" else "requirements.universal.txt"
-    help_text = subprocess.run(["make", "-s", "-C", str(ROOT), "help", f"LOCK={other}"], env=env, capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "help", f"LOCK={other}"], env=env, capture_output=True, text=True
+    ).stdout
     assert f"Lock for this machine: {other} (chosen by you)" in help_text
 
 
@@ -63,7 +73,9 @@ def test_windows_is_pointed_to_wsl2(tmp_path):
     env = fake_uname(tmp_path, "MINGW64_NT-10.0-19045", "x86_64")
     out = subprocess.run(["sh", str(TOOLS / "check_platform.sh")], env=env, capture_output=True, text=True)
     assert out.returncode == 1 and out.stdout == "" and "WSL2" in out.stderr and "wsl --install" in out.stderr
-    help_text = subprocess.run(["make", "-s", "-C", str(ROOT), "help"], env=env, capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "help"], env=env, capture_output=True, text=True
+    ).stdout
     assert "Lock for this machine: none" in help_text
 
 
@@ -77,11 +89,11 @@ def fake_python(path: Path, version: str, can_venv: bool = False) -> Path:
     if can_venv:
         venv = (
             'if [ "$1 $2" = "-m venv" ]; then /bin/mkdir -p "$3/bin"; /bin/cat > "$3/bin/python" <<\'PY\'\n'
-            '#!/bin/sh\n'
+            "#!/bin/sh\n"
             'if [ "$1 $2 $3" = "-m pip install" ]; then d=$(/usr/bin/dirname "$0"); '
             '/bin/cp "$UV_STUB" "$d/uv"; /bin/chmod +x "$d/uv"; echo "pip $*" >> "$CALLS"; exit 0; fi\n'
-            'exit 1\n'
-            'PY\n'
+            "exit 1\n"
+            "PY\n"
             '/bin/chmod +x "$3/bin/python"; exit 0; fi\n'
         )
     return write_script(path, f'if [ "$1" = "-c" ]; then echo {version}; exit 0; fi\n{venv}exit 1\n')
@@ -97,11 +109,15 @@ def sandbox(tmp_path):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     calls = tmp_path / "calls.log"
     managed = fake_python(tmp_path / "uv-pythons" / "python3.11", "3.11.9")
-    uv_stub = write_script(tmp_path / "uv-stub", (
-        f'echo "uv $*" >> {calls}\n'
-        'if [ "$1 $2" = "python install" ]; then exit 0; fi\n'
-        f'if [ "$1 $2" = "python find" ]; then echo {managed}; exit 0; fi\n'
-        'exit 1\n'))
+    uv_stub = write_script(
+        tmp_path / "uv-stub",
+        (
+            f'echo "uv $*" >> {calls}\n'
+            'if [ "$1 $2" = "python install" ]; then exit 0; fi\n'
+            f'if [ "$1 $2" = "python find" ]; then echo {managed}; exit 0; fi\n'
+            "exit 1\n"
+        ),
+    )
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "UV_STUB": str(uv_stub), "CALLS": str(calls)}
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
@@ -109,8 +125,13 @@ def sandbox(tmp_path):
         tools = tmp_path / "repo" / "tools"
         if not tools.exists():
             shutil.copytree(TOOLS, tools)
-        return subprocess.run(["/bin/sh", str(tools / "find_python.sh"), *args], env={**env, **extra},
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            ["/bin/sh", str(tools / "find_python.sh"), *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     run.bin = bin_dir
     run.calls = calls
@@ -142,8 +163,13 @@ def test_unsupported_pythons_are_passed_over_and_the_message_names_the_options(s
     fake_python(sandbox.bin / "python3", version)  # no venv/pip: cannot bootstrap uv either
     out = sandbox()
     assert out.returncode == 1 and out.stdout == ""
-    for option in ("apt-get install python3.11-venv", "brew install python@3.11", "uv python install 3.11",
-                   "conda env create -f environment.yml", "PYTHON=/path/to/python3.11 make lab"):
+    for option in (
+        "apt-get install python3.11-venv",
+        "brew install python@3.11",
+        "uv python install 3.11",
+        "conda env create -f environment.yml",
+        "PYTHON=/path/to/python3.11 make lab",
+    ):
         assert option in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -170,7 +196,9 @@ def test_no_python_no_uv_bootstraps_uv_with_any_python_3(sandbox):
     out = sandbox()
     assert out.returncode == 0 and out.stdout.strip() == str(sandbox.managed), out.stderr
     calls = sandbox.calls.read_text().splitlines()
-    assert calls[0].startswith("pip -m pip install") and calls[0].endswith(" uv")  # through tools/pip_install.sh
+    assert calls[0].startswith("pip -m pip install") and calls[0].endswith(
+        " uv"
+    )  # through tools/pip_install.sh
     assert calls[1:] == ["uv python install 3.11", "uv python find 3.11"]
     assert (sandbox.repo / "build" / "uv-bootstrap" / "bin" / "uv").is_file()
     assert "installing uv" in out.stderr and "Installed Python 3.11.9 with uv" in out.stderr
@@ -187,7 +215,11 @@ def test_the_legacy_environment_asks_for_3_11_only(sandbox):
 def test_uv_that_fails_leads_to_the_message(sandbox):
     write_script(sandbox.bin / "uv", "echo 'error: no network' >&2; exit 2\n")
     out = sandbox()
-    assert out.returncode == 1 and "uv could not install Python 3.11" in out.stderr and "brew install python@3.11" in out.stderr
+    assert (
+        out.returncode == 1
+        and "uv could not install Python 3.11" in out.stderr
+        and "brew install python@3.11" in out.stderr
+    )
 
 
 # ---- the data step -------------------------------------------------------------------------------
@@ -207,8 +239,13 @@ def real_fashion_files() -> dict[str, Path]:
 
 
 def data_step(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "course_utils.provision"], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "course_utils.provision"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -223,8 +260,12 @@ def fashion_mirror(tmp_path):
 
 
 def test_data_step_without_debian_files_downloads_from_a_loopback_mirror_once(tmp_path, fashion_mirror):
-    env = {"COURSE_DATA_DIR": str(tmp_path / "cache"), "COURSE_DEBIAN_FASHION_MNIST": str(tmp_path / "no-debian"),
-           "COURSE_APT_GET": "", "COURSE_MIRROR": fashion_mirror.url}
+    env = {
+        "COURSE_DATA_DIR": str(tmp_path / "cache"),
+        "COURSE_DEBIAN_FASHION_MNIST": str(tmp_path / "no-debian"),
+        "COURSE_APT_GET": "",
+        "COURSE_MIRROR": fashion_mirror.url,
+    }
     first = data_step(env)
     assert first.returncode == 0, first.stderr
     assert f"from a download from {fashion_mirror.url}" in first.stdout
@@ -241,13 +282,23 @@ def stub_apt_get(tmp_path: Path, debian_dir: Path, works_after_update: bool) -> 
     """A stub apt-get: the first `install` fails as on a machine with no package lists; after
     `update`, `install` puts the real files into ``debian_dir`` (if ``works_after_update``)."""
     log = tmp_path / "apt.log"
-    copies = "".join(f'/bin/cp "{src}" "{debian_dir}/{Path(path).name}"; ' for path, src in real_fashion_files().items())
-    install_ok = f'/bin/mkdir -p "{debian_dir}"; {copies}exit 0' if works_after_update else "echo 'E: broken' >&2; exit 100"
-    stub = write_script(tmp_path / "stub-bin" / "apt-get", (
-        f'echo "$* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> {log}\n'
-        f'if [ "$1" = update ]; then touch {tmp_path}/updated; exit 0; fi\n'
-        f'if [ -e {tmp_path}/updated ]; then {install_ok}; fi\n'
-        "echo 'E: Unable to locate package dataset-fashion-mnist' >&2; exit 100\n"))
+    copies = "".join(
+        f'/bin/cp "{src}" "{debian_dir}/{Path(path).name}"; ' for path, src in real_fashion_files().items()
+    )
+    install_ok = (
+        f'/bin/mkdir -p "{debian_dir}"; {copies}exit 0'
+        if works_after_update
+        else "echo 'E: broken' >&2; exit 100"
+    )
+    stub = write_script(
+        tmp_path / "stub-bin" / "apt-get",
+        (
+            f'echo "$* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> {log}\n'
+            f'if [ "$1" = update ]; then touch {tmp_path}/updated; exit 0; fi\n'
+            f"if [ -e {tmp_path}/updated ]; then {install_ok}; fi\n"
+            "echo 'E: Unable to locate package dataset-fashion-mnist' >&2; exit 100\n"
+        ),
+    )
     return stub, log
 
 
@@ -272,15 +323,21 @@ def test_data_step_does_not_run_apt_get_unless_root(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_MIRROR", closed_port_url())
     stub, log = stub_apt_get(tmp_path, tmp_path / "debian", works_after_update=True)
-    report = provision.provision(debian_dir=tmp_path / "debian", apt_get=str(stub), is_root=False, say=lambda _: None)
+    report = provision.provision(
+        debian_dir=tmp_path / "debian", apt_get=str(stub), is_root=False, say=lambda _: None
+    )
     assert not report.ok and not log.exists()
     assert any("sudo apt-get install dataset-fashion-mnist" in line for line in report.tried)
 
 
 def test_data_step_with_no_source_at_all_gives_one_message(tmp_path):
     stub, log = stub_apt_get(tmp_path, tmp_path / "debian", works_after_update=False)
-    env = {"COURSE_DATA_DIR": str(tmp_path / "cache"), "COURSE_DEBIAN_FASHION_MNIST": str(tmp_path / "no-debian"),
-           "COURSE_APT_GET": str(stub), "COURSE_MIRROR": closed_port_url()}
+    env = {
+        "COURSE_DATA_DIR": str(tmp_path / "cache"),
+        "COURSE_DEBIAN_FASHION_MNIST": str(tmp_path / "no-debian"),
+        "COURSE_APT_GET": str(stub),
+        "COURSE_MIRROR": closed_port_url(),
+    }
     out = data_step(env)
     assert out.returncode == 1 and "verified" not in out.stdout  # stdout: the steps as they run
     message = out.stderr
@@ -291,7 +348,12 @@ def test_data_step_with_no_source_at_all_gives_one_message(tmp_path):
     else:
         assert "not running as root" in message
     assert f"download from {env['COURSE_MIRROR']}" in message
-    for fix in ("sudo apt-get install dataset-fashion-mnist", "COURSE_MIRROR=", "make fetch NAME=fashion-mnist", "COURSE_DATA_DIR"):
+    for fix in (
+        "sudo apt-get install dataset-fashion-mnist",
+        "COURSE_MIRROR=",
+        "make fetch NAME=fashion-mnist",
+        "COURSE_DATA_DIR",
+    ):
         assert fix in message
     assert files_in(tmp_path / "cache") == []  # nothing half-written
 
@@ -301,4 +363,7 @@ def test_ci_runs_the_readme_command_and_nothing_else():
     commands = [ln for ln in lines if ln and not ln.startswith("#")]
     assert "make test" in commands and not any(re.search(r"\bapt(-get)?\b|\bpip\b", ln) for ln in commands)
     makefile = (ROOT / "Makefile").read_text()
-    assert "setup-data: $(STAMP)\n\t@$(PY) -m course_utils.provision" in makefile and "setup: setup-data" in makefile
+    assert (
+        "setup-data: $(STAMP)\n\t@$(PY) -m course_utils.provision" in makefile
+        and "setup: setup-data" in makefile
+    )

@@ -32,6 +32,10 @@ TARGETS = {
     "requirements.universal.txt": ("x86_64-manylinux_2_28", "aarch64-apple-darwin", "aarch64-manylinux_2_28"),
 }
 OFFLINE = 2
+UV_OFFLINE = re.compile(
+    r"offline|network connectivity is disabled|network was disabled|not found in the cache", re.I
+)
+"""What uv says when the answer needs the network (so: cannot tell offline)."""
 
 
 def pins(text: str) -> dict[str, str]:
@@ -50,15 +54,32 @@ def find_uv() -> str | None:
     return str(here) if here.is_file() else shutil.which("uv")
 
 
-def resolve(uv: str, lock: Path, python: str, platform: str, offline: bool) -> tuple[int, str, dict[str, str]]:
+def resolve(
+    uv: str, lock: Path, python: str, platform: str, offline: bool
+) -> tuple[int, str, dict[str, str]]:
     """Resolve requirements.in for one Python and platform, constrained by ``lock``'s pins."""
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text("".join(f"{n}=={v}\n" for n, v in pins(lock.read_text()).items()))
         out = Path(tmp) / "out.txt"
-        cmd = [uv, "pip", "compile", "--quiet", "--no-header", "--only-binary", ":all:",
-               "--python-version", python, "--python-platform", platform,
-               "-c", str(constraints), "-o", str(out), str(ROOT / "requirements.in")]
+        cmd = [
+            uv,
+            "pip",
+            "compile",
+            "--quiet",
+            "--no-header",
+            "--only-binary",
+            ":all:",
+            "--python-version",
+            python,
+            "--python-platform",
+            platform,
+            "-c",
+            str(constraints),
+            "-o",
+            str(out),
+            str(ROOT / "requirements.in"),
+        ]
         if offline:
             cmd.append("--offline")
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -68,11 +89,15 @@ def resolve(uv: str, lock: Path, python: str, platform: str, offline: bool) -> t
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--offline", action="store_true", help="use only uv's cache (no network)")
-    parser.add_argument("--python", action="append", help=f"Python versions to check (default: {' '.join(PYTHONS)})")
+    parser.add_argument(
+        "--python", action="append", help=f"Python versions to check (default: {' '.join(PYTHONS)})"
+    )
     args = parser.parse_args(argv)
     uv = find_uv()
     if uv is None:
-        print("uv is not installed: `make setup` installs it into .venv (or `pip install uv`).", file=sys.stderr)
+        print(
+            "uv is not installed: `make setup` installs it into .venv (or `pip install uv`).", file=sys.stderr
+        )
         return 1
     failures = 0
     for lock_name, platforms in TARGETS.items():
@@ -82,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             for platform in platforms:
                 code, err, resolved = resolve(uv, lock, python, platform, args.offline)
                 where = f"{lock_name} on Python {python}, {platform}"
-                if code != 0 and args.offline and re.search(r"offline|network connectivity is disabled|network was disabled|not found in the cache", err, re.I):
-                    print(f"SKIP {where}: uv's cache cannot answer offline ({err.splitlines()[-1] if err else code})")
+                if code != 0 and args.offline and UV_OFFLINE.search(err):
+                    last = err.splitlines()[-1] if err else code
+                    print(f"SKIP {where}: uv's cache cannot answer offline ({last})")
                     return OFFLINE
                 if code != 0:
                     print(f"FAIL {where}: uv could not resolve it with the lock's pins:\n{err}")
