@@ -42,6 +42,7 @@
 # model card. Google's ViT-B/32 has exactly the same structure, only bigger.
 
 # %%
+import inspect
 import time
 
 import keras
@@ -50,6 +51,7 @@ import numpy as np
 from keras import layers, ops
 from sklearn.datasets import load_sample_image
 from vit_keras import layers as vit_layers
+from vit_keras import vit as vit_keras_models
 
 import course_utils
 from course_utils import vit as cv
@@ -240,6 +242,37 @@ print("\nThe pretrained tiny ViT, layer by layer:")
 for layer in tiny_vit.layers:
     shape = layer.output[0].shape if isinstance(layer.output, (list, tuple)) else layer.output.shape
     print(f"  {layer.name:32s} {type(layer).__name__:18s} -> {tuple(shape)}")
+
+# %% [markdown]
+# **The classification head on the class token.** The ViT paper (section 3.1) classifies the
+# class token's final vector with "an MLP with one hidden layer at pre-training time and a
+# single linear layer at fine-tuning time". vit-keras builds that hidden layer when asked
+# for a `representation_size`: a `Dense(representation_size, activation="tanh")` named
+# `pre_logits` between `ExtractToken` and the `head`. Its `vit_b32(weights="imagenet21k")`
+# (Google's pre-trained-only checkpoint) sets `representation_size=768`; the seed's default
+# `weights="imagenet21k+imagenet2012"` (fine-tuned on ImageNet) has none, and neither has the
+# course's tiny ViT: there, `head` is one `Dense` on the class token. Checked on vit-keras's
+# code and on two small builds:
+
+# %%
+small = dict(image_size=28, patch_size=4, num_layers=1, hidden_size=64, num_heads=4, mlp_dim=128, classes=10, dropout=0.0)
+pretraining_head = vit_keras_models.build_model(**small, name="with-pre-logits", representation_size=64)
+fine_tuning_head = vit_keras_models.build_model(**small, name="linear-head")
+
+
+def after_class_token(model):
+    names = [layer.name for layer in model.layers]
+    return [f"{name} ({type(model.get_layer(name)).__name__})" for name in names[names.index("ExtractToken") + 1 :]]
+
+
+print("representation_size=64:", " -> ".join(after_class_token(pretraining_head)),
+      f"(activation {pretraining_head.get_layer('pre_logits').get_config()['activation']})")
+print("no representation_size:", " -> ".join(after_class_token(fine_tuning_head)))
+print("the course's tiny ViT:", " -> ".join(after_class_token(tiny_vit)))
+b32_source = inspect.getsource(vit_keras_models.vit_b32)
+assert 'representation_size=768 if weights == "imagenet21k" else None' in b32_source  # pre-training checkpoint only
+assert after_class_token(pretraining_head) == ["pre_logits (Dense)", "head (Dense)"]
+assert after_class_token(fine_tuning_head) == after_class_token(tiny_vit) == ["head (Dense)"]
 
 # %% [markdown]
 # ## 5. Learned position embeddings
@@ -554,12 +587,23 @@ assert gaps[-1] < gaps[0], gaps  # and the gap narrows from the smallest to the 
 # **What the numbers say.** In this run (the printout and the figure above), the CNN is ahead
 # at every size, by a wide margin at the smallest set, and the gap narrows as the data grows.
 # That is the seed's claim at a small scale: the CNN's built-in assumptions are worth a lot of
-# data, and a ViT has to learn them from examples. It does not show a crossing: in the ViT
-# paper, ViT-B trained from scratch on ImageNet (1.3 million images) still lost to ResNets of
-# similar size; it caught up with ImageNet-21k (14 million) and pulled ahead with JFT-300M
-# (300 million images; 2,500 TPUv3-core-days, about 7 core-years, for the largest model).
-# Our largest set is 4,000 images (60,000 with `COURSE_PROFILE=full`), so "ViTs need very
-# large data" here means: more data than we have. This is a small experiment (one seed, one recipe, few epochs); a ViT
+# data, and a ViT has to learn them from examples. It does not show a crossing. What the ViT
+# paper ([Dosovitskiy et al., 2021](https://arxiv.org/abs/2010.11929), section 4.3) shows:
+#
+# * **Figure 3**: ViTs pre-trained on ImageNet (1.3 million images), ImageNet-21k (14
+#   million) or JFT-300M (303 million), then fine-tuned on ImageNet. Pre-trained on ImageNet,
+#   the BiT ResNets do better than every ViT, and ViT-Large does *worse* than ViT-Base despite
+#   regularisation; with ImageNet-21k the ViTs are about level with the ResNets and Large ≈
+#   Base; only with JFT-300M do the larger ViTs (ViT-L/16, ViT-H/14) pull ahead of the
+#   ResNets (ViT-H/14: 88.6 % ImageNet top-1 against BiT-L's 87.5 %, Table 2; 2,500
+#   TPUv3-core-days of pre-training, about 7 core-years).
+# * **Figure 4**: the same recipe (no extra regularisation, early stopping) on random subsets
+#   of JFT of 9, 30 and 90 million images and the whole 300 million, measured by linear
+#   5-shot accuracy on ImageNet: ViT-B/32, slightly cheaper than ResNet50, is much worse at 9
+#   million images and better from 90 million on (ViT-L/16 against ResNet152x2 likewise).
+#
+# So in the paper "very large" means tens of millions of images. Our largest set is
+# {largest} images (60,000 with `COURSE_PROFILE=full`): "ViTs need very large data" here means: more data than we have. This is a small experiment (one seed, one recipe, few epochs); a ViT
 # recipe with strong augmentation and regularisation (DeiT) narrows the gap further, which is
 # also a way of *adding* the missing prior knowledge. Notebook 07 takes the practical way
 # out the seed recommends: start from a pretrained ViT.

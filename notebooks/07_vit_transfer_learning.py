@@ -71,10 +71,13 @@ notebook_start = time.perf_counter()
 # Google's ViT-B/32 weights (ImageNet-21k, then ImageNet-2012; about 340 MB) are fetched by
 # `make fetch NAME=vit-b32` into the course cache, where their sha256 is recorded and checked
 # later; `load_backbone` then links them to where vit-keras looks (the Keras cache folder)
-# and makes the seed's call. Without them, and in the default profile (ViT-B/32 costs about
-# 4.4 GFLOPs per 224×224 image, too much for a few CPU minutes), it returns the course's tiny
-# ViT: the same vit-keras architecture at 28×28, pretrained by `python -m
-# course_utils.pretrain` on five Fashion-MNIST classes.
+# and makes the seed's call. Without them, and in the default profile, it returns the
+# course's tiny ViT: the same vit-keras architecture at 28×28, pretrained by `python -m
+# course_utils.pretrain` on five Fashion-MNIST classes. ViT-B/32 is too big for a few CPU
+# minutes: one 224×224 image costs about 4.4 G **multiply-accumulates** (MACs, one multiply
+# and one add each), that is about 8.8 GFLOPs when each multiply and each add counts as one
+# floating-point operation; papers and tools use both conventions, so always check which
+# one a "FLOPs" figure means. (Counted below, with the parameters of the vit-keras family.)
 
 # %%
 backbone, info = cv.load_backbone(image_size=224, google=course_utils.pick(default=False, full=True))
@@ -114,9 +117,13 @@ assert tuple(features.shape) == (64, 64) and top_gap < 1e-5
 # and TensorFlow; vit-keras is the Keras-native route the seed takes.
 #
 # The patch size sets the sequence length, and attention's cost grows with its square. We
-# count tokens and parameters from vit-keras's own configurations, with a formula we first
-# check against the tiny ViT's `count_params()` (building the Large models just to count
-# would need over a gigabyte of memory each).
+# count tokens, parameters and multiply-accumulates from vit-keras's own configurations, with
+# formulas: the parameter formula is first checked against the tiny ViT's `count_params()`
+# (building the Large models just to count would need over a gigabyte of memory each). The
+# multiply-accumulates of one image are those of the patch embedding (one `Dense` on every
+# patch), of the query, key, value and output projections and the two MLP layers on every
+# token, and of attention's two products (scores `QKᵀ`, then the weighted sum of `V`);
+# LayerNorms, softmax, GELU and biases add well under 1 % and are left out.
 
 # %%
 def vit_parameters(image_size, patch_size, num_layers, hidden_size, mlp_dim, classes=0, channels=3):
@@ -131,17 +138,34 @@ def vit_parameters(image_size, patch_size, num_layers, hidden_size, mlp_dim, cla
     return embedding + h + tokens * h + num_layers * per_block + 2 * h + head  # + class token, positions, final LN
 
 
+def vit_macs(image_size, patch_size, num_layers, hidden_size, mlp_dim, channels=3):
+    """Multiply-accumulates to encode one image (matrix products only; include_top=False)."""
+    h, patches = hidden_size, (image_size // patch_size) ** 2
+    tokens = patches + 1
+    embedding = patches * (patch_size * patch_size * channels) * h
+    per_block = (tokens * 4 * h * h  # query, key, value, output projections
+                 + 2 * tokens * tokens * h  # scores Q K^T and the weighted sum of V (all heads together)
+                 + tokens * 2 * h * mlp_dim)  # the two MLP layers
+    return embedding + num_layers * per_block
+
+
 tiny = cv.TINY_VIT_CONFIG
 formula = vit_parameters(tiny["image_size"], tiny["patch_size"], tiny["num_layers"], tiny["hidden_size"],
                          tiny["mlp_dim"], classes=len(cv.SOURCE_CLASSES))
 assert formula == classifier.count_params(), (formula, classifier.count_params())
 print(f"formula check on the tiny ViT: {formula:,} parameters = count_params() {classifier.count_params():,}")
+family_macs = {}
 for name, config, patch in [("B16", vit.CONFIG_B, 16), ("B32", vit.CONFIG_B, 32), ("L16", vit.CONFIG_L, 16), ("L32", vit.CONFIG_L, 32)]:
     tokens = (224 // patch) ** 2 + 1
     params = vit_parameters(224, patch, config["num_layers"], config["hidden_size"], config["mlp_dim"])
+    macs = vit_macs(224, patch, config["num_layers"], config["hidden_size"], config["mlp_dim"])
+    family_macs[name] = macs
     print(f"vit_{name.lower()}: {config['num_layers']:>2} layers, width {config['hidden_size']:>4}, "
           f"{tokens:>3} tokens at 224×224 ({tokens ** 2:>6,} attention scores per head), "
-          f"{params / 1e6:5.1f} M parameters without the top")
+          f"{params / 1e6:5.1f} M parameters without the top, {macs / 1e9:5.1f} G multiply-accumulates "
+          f"(= {2 * macs / 1e9:5.1f} GFLOPs) per image")
+assert 4.3e9 < family_macs["B32"] < 4.5e9  # the "about 4.4 G multiply-accumulates" of the text above
+course_utils.record("vit_b32_macs_per_image", family_macs["B32"])
 
 # %% [markdown]
 # ## 2. The task: five classes the backbone never saw
@@ -193,8 +217,12 @@ plt.show()
 # ## 3. The input pipeline: `tf.data`
 #
 # The seed feeds the model with `ImageDataGenerator` or `tf.data`. `ImageDataGenerator` is
-# legacy in Keras 3: Keras 3.15 no longer exports it (checked below). The `tf.data` pipeline
-# does the same job, in graph code that overlaps with training:
+# deprecated legacy code in Keras 3: the Keras 3 namespace `keras.preprocessing.image` no
+# longer has it, while TensorFlow's `tf.keras.preprocessing.image.ImageDataGenerator` still
+# imports and returns Keras's legacy class (both checked below), which Keras's
+# [documentation](https://keras.io/api/data_loading/image/) marks as deprecated and not
+# recommended for new code. Prefer `tf.data` (or `keras.utils.image_dataset_from_directory`
+# for folders of files): it does the same job, in graph code that overlaps with training:
 #
 # 1. from arrays (or files: `keras.utils.image_dataset_from_directory`),
 # 2. shuffle (training only),
@@ -225,8 +253,17 @@ course_batch, _ = next(iter(cv.make_dataset(x_pool[:8], y_pool[:8], image_size=i
 print(f"a batch: {tuple(ours_batch.shape)} {ours_batch.dtype}, values in [{float(tf.reduce_min(ours_batch)):.2f}, "
       f"{float(tf.reduce_max(ours_batch)):.2f}]")
 assert np.array_equal(ours_batch, course_batch)  # course_utils.vit.make_dataset is this pipeline
-print(f"ImageDataGenerator exported by Keras {keras.__version__}: {hasattr(keras.preprocessing.image, 'ImageDataGenerator')}")
-assert not hasattr(keras.preprocessing.image, "ImageDataGenerator")
+in_keras_3 = hasattr(keras.preprocessing.image, "ImageDataGenerator")
+in_tf_keras = hasattr(tf.keras.preprocessing.image, "ImageDataGenerator")
+print(f"ImageDataGenerator in keras.preprocessing.image (Keras {keras.__version__}): {in_keras_3}; "
+      f"in tf.keras.preprocessing.image (TensorFlow {tf.__version__}): {in_tf_keras}")
+if in_tf_keras:
+    legacy_class = tf.keras.preprocessing.image.ImageDataGenerator
+    print(f"  tf.keras's ImageDataGenerator is {legacy_class.__module__}.{legacy_class.__qualname__}")
+    assert "legacy" in legacy_class.__module__  # Keras's legacy code, kept for old programs
+assert not in_keras_3 and in_tf_keras
+course_utils.record("image_data_generator_namespaces", {"keras.preprocessing.image": in_keras_3,
+                                                        "tf.keras.preprocessing.image": in_tf_keras})
 
 # The float32 rule, measured: on uint8 tensors preprocess_inputs fails, on a float NumPy array it
 # overwrites the caller's array (it divides in place).
@@ -257,10 +294,25 @@ assert uint8_fails and in_place
 # * Compile with Adam, `metrics=["accuracy"]` and a loss that matches your last layer:
 #   `SparseCategoricalCrossentropy()` after a softmax, or `(from_logits=True)` without one.
 #
+# About the seed's `Flatten`: on a vit-keras backbone it does nothing. `include_top=False`
+# already returns one vector per image, the class token's `(batch, 64)` (768 for ViT-B/32),
+# and flattening a `(batch, 64)` tensor returns it unchanged (checked below). The layer comes
+# from the [keras.io ViT example](https://keras.io/examples/vision/image_classification_with_vision_transformer/),
+# which has no class token and flattens *all* patch tokens, `(batch, 144, 64)` into
+# `(batch, 9216)`, before its MLP head. It is harmless here; keep it or drop it. The head
+# itself follows the ViT paper's fine-tuning practice in spirit (the paper replaces the
+# pre-training MLP head by a single zero-initialised linear layer; the seed adds a small MLP).
+#
 # The checker builds small ViTs with and without their top and names the usual mistakes
 # (backbone not frozen, top not removed, wrong number of outputs, softmax with a from-logits
 # loss). The experiment below uses the course's reference, `course_utils.vit.transfer_model`,
 # so that the notebook runs whether or not you have solved it.
+
+# %%
+flattened = keras.layers.Flatten()(features)  # the class-token features of section 1, (64, 64)
+print(f"Flatten on the class-token features: {tuple(features.shape)} -> {tuple(flattened.shape)}, "
+      f"max abs change {float(np.max(np.abs(flattened - features))):.1e}")
+assert tuple(flattened.shape) == tuple(features.shape) and np.array_equal(flattened, features)
 
 # %%
 def build_transfer_model(backbone, num_classes):
@@ -438,12 +490,21 @@ for name in methods:
 #
 # ## 6. tensorflow-addons: what ViT code used it for, and what replaced it
 #
-# The seed says vit-keras "requires tensorflow-addons". It did, in 2021: TensorFlow had no
-# GELU activation and no AdamW optimizer, and ViT code took both from tensorflow-addons
-# (`tfa.activations.gelu` in the MLP blocks and in custom heads, `tfa.optimizers.AdamW` to
-# train, as the original keras.io ViT example did). tensorflow-addons is end-of-life (last
-# release 0.23.0, TensorFlow ≤ 2.15; its import fails on Keras 3), and vit-keras 0.2.0 no
-# longer needs it. The replacements are built into Keras 3:
+# The seed says vit-keras "requires tensorflow-addons". It did, in 2021, but not for GELU.
+# TensorFlow has had GELU since version 2.4 (December 2020: `tf.nn.gelu` and
+# `tf.keras.activations.gelu`, [release notes](https://github.com/tensorflow/tensorflow/releases/tag/v2.4.0));
+# from then on tensorflow-addons' own `tfa.activations.gelu` warned that GELU "has been
+# migrated to core TensorFlow" and called `tf.nn.gelu`
+# ([its source](https://github.com/tensorflow/addons/blob/v0.23.0/tensorflow_addons/activations/gelu.py));
+# and the original keras.io ViT example (January 2021) used `tf.nn.gelu`. What ViT code
+# really took from tensorflow-addons was **AdamW** (`tfa.optimizers.AdamW`, as in that
+# keras.io example, until Keras shipped its own `AdamW`) and, in vit-keras 0.1.x, an
+# unconditional `import tensorflow_addons`: on TensorFlow ≥ 2.4 its GELU already came from
+# TensorFlow (checked in the legacy environment, [docs/legacy.md](../docs/legacy.md)), so the
+# import was all that broke when tensorflow-addons stopped working.
+# tensorflow-addons is end-of-life (last release 0.23.0, TensorFlow ≤ 2.15; its import fails
+# on Keras 3, [announcement](https://github.com/tensorflow/addons/issues/2807)), and vit-keras
+# 0.2.0 no longer imports it. The replacements are built into Keras 3:
 #
 # | tensorflow-addons | Keras 3 |
 # |---|---|
