@@ -861,7 +861,7 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   with them (post-LN) {skip.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {skip.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {skip.loc[('pre-LN', 8), 'with_own_input']:.2f}.
 * Test accuracy (mean over seeds), seeds, parameters, seconds per epoch ({results['epochs']} epochs, best validation epoch kept):
   {'model':<42s} {'acc':>6s} {'seeds':>5s} {'params':>10s} {'s/epoch':>8s}
-  """ + "\n  ".join(lines) + f"""
+  """ + "\n  ".join(lines) + """
 * The Transformer minus each baseline (points, mean ± sd over seeds; McNemar p per seed):
   """ + "\n  ".join(f"{k}: {100 * v['mean']:+.1f}" + (f" ± {100 * v['sd']:.1f}" if v["seeds"] > 1 else " (one seed)")
                    + " (p " + ", ".join(f"{p:.3f}" for p in v["mcnemar_p"]) + ")" for k, v in gaps.items()) + f"""
