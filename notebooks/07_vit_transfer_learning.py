@@ -220,9 +220,9 @@ plt.show()
 # The seed feeds the model with `ImageDataGenerator` or `tf.data`. `ImageDataGenerator` is
 # deprecated legacy code in Keras 3: the Keras 3 namespace `keras.preprocessing.image` no
 # longer has it, while TensorFlow's `tf.keras.preprocessing.image.ImageDataGenerator` still
-# imports and returns Keras's legacy class (both checked below), which Keras's
-# [documentation](https://keras.io/api/data_loading/image/) marks as deprecated and not
-# recommended for new code. Prefer `tf.data` (or `keras.utils.image_dataset_from_directory`
+# imports and returns Keras's legacy class, whose own docstring says "DEPRECATED." (all
+# checked below). Old code keeps running through `tf.keras`; new code should use `tf.data`
+# (or [`keras.utils.image_dataset_from_directory`](https://keras.io/api/data_loading/image/)
 # for folders of files): it does the same job, in graph code that overlaps with training:
 #
 # 1. from arrays (or files: `keras.utils.image_dataset_from_directory`),
@@ -260,8 +260,9 @@ print(f"ImageDataGenerator in keras.preprocessing.image (Keras {keras.__version_
       f"in tf.keras.preprocessing.image (TensorFlow {tf.__version__}): {in_tf_keras}")
 if in_tf_keras:
     legacy_class = tf.keras.preprocessing.image.ImageDataGenerator
-    print(f"  tf.keras's ImageDataGenerator is {legacy_class.__module__}.{legacy_class.__qualname__}")
-    assert "legacy" in legacy_class.__module__  # Keras's legacy code, kept for old programs
+    print(f"  tf.keras's ImageDataGenerator is {legacy_class.__module__}.{legacy_class.__qualname__}; "
+          f"its docstring: {legacy_class.__doc__!r}")
+    assert "legacy" in legacy_class.__module__ and "DEPRECATED" in legacy_class.__doc__  # kept for old programs
 assert not in_keras_3 and in_tf_keras
 course_utils.record("image_data_generator_namespaces", {"keras.preprocessing.image": in_keras_3,
                                                         "tf.keras.preprocessing.image": in_tf_keras})
