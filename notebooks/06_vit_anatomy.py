@@ -654,7 +654,7 @@ assert all(0.5 <= r <= 2 for r in epoch_ratio), epoch_ratio
 #   TPUv3-core-days of pre-training, about 7 core-years).
 # * **Figure 4**: the same recipe (no extra regularisation, early stopping) on random subsets
 #   of JFT of 9, 30 and 90 million images and the whole 300 million, measured by linear
-#   5-shot accuracy on ImageNet: ViT-B/32, slightly cheaper than ResNet50, is much worse at 9
+#   5-shot accuracy on ImageNet: ViT-B/32, slightly faster than ResNet50, is much worse at 9
 #   million images and better from 90 million on (ViT-L/16 against ResNet152x2 likewise).
 #
 # So in the paper "very large" means tens of millions of images. Our largest set is 1,000
