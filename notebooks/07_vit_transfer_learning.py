@@ -573,6 +573,12 @@ for name in gain:
         assert all(g > 3 * e for g, e in zip(draw_gaps[name][j], draw_ses[name][j])), (name, sizes[j], draw_gaps[name][j], draw_ses[name][j])
 for name in methods:
     assert mean[name].min() > 0.3  # all well above chance (20 %)
+# the reading below: the gain shrinks as labels grow; the pretrained arms need no more whole-model steps than from
+# scratch, which needs more steps the more images it has
+for name, g in gain.items():
+    assert g[0] > g[-1], (name, g)
+steps_mean = {name: steps_used[name].mean(axis=0) for name in methods}
+assert all(steps_mean["fine-tuning"] <= steps_mean["from scratch"]) and steps_mean["from scratch"][-1] > steps_mean["from scratch"][0]
 
 # %% [markdown]
 # **Reading the result.** With every arm trained to its plateau, both ways of reusing the
