@@ -28,6 +28,8 @@ fails on a module missing from its table: a new module must be classified there)
 * ``training`` -- ``EpochLog``, the one epoch-logging callback
 * ``rnn`` -- lesson 01's measurements and the RNN references
 * ``rollout`` -- attention rollout and lesson 08's analysis of a ViT's attention
+* ``stats`` -- paired comparisons of two classifiers on the same test items (McNemar, paired
+  bootstrap) and mean ± sd over seeds (lessons 02, 04, 07)
 * ``vision.patches``, ``vision.tiny_vit``, ``vision.transfer``, ``vision.pipeline``,
   ``vision.analysis`` -- the ViT lesson code (see :mod:`course_utils.vision`)
 * ``checks`` (``checks._core``, ``checks.lessonNN``) -- the exercise checkers; each imports its

@@ -24,6 +24,7 @@ LAYERS = {
     "course_utils.layers": "lesson",
     "course_utils.rnn": "lesson",
     "course_utils.rollout": "lesson",
+    "course_utils.stats": "lesson",
     "course_utils.text_models": "lesson",
     "course_utils.bert_encoder": "lesson",
     "course_utils.training": "lesson",
