@@ -18,12 +18,13 @@ PYTEST_ARGS  ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab reset test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
 	@echo "make test    set up and run every test (notebooks included), then the budget report"
 	@echo "make setup   set up only (.venv, pinned packages, Jupyter kernel)"
+	@echo "make reset NB=03   restore a notebook as handed out (your version goes to build/reset/)"
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
@@ -47,7 +48,20 @@ setup: $(STAMP)
 # --- the two commands ----------------------------------------------------------------------
 lab: setup
 	-$(PY) -m course_utils.doctor --quick
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
+	@LAB_PORT=$(LAB_PORT) VENV=$(VENV) tools/lab.sh
+
+# Restore a notebook as handed out: both the .ipynb and its jupytext twin .py (restoring only
+# the .ipynb leaves the saved .py newer, and JupyterLab then refuses to open the notebook).
+# Close the notebook's tab first. Your version is kept in build/reset/. Usage: make reset NB=03
+reset:
+	@if [ -z "$(NB)" ]; then echo "Usage: make reset NB=03   (the notebook's number)"; exit 2; fi
+	@set -e; nb=$(NB); [ $${#nb} = 1 ] && nb=0$$nb; files=$$(git ls-files "notebooks/$${nb}_*.ipynb" "notebooks/$${nb}_*.py"); \
+	if [ -z "$$files" ]; then echo "No notebook notebooks/$${nb}_*.ipynb in git; try NB=00 .. NB=08"; exit 2; fi; \
+	mkdir -p build/reset; stamp=$$(date +%Y%m%d-%H%M%S); \
+	for f in $$files; do cp "$$f" "build/reset/$$stamp-$$(basename $$f)"; done; \
+	git checkout HEAD -- $$files; \
+	touch $$(git ls-files "notebooks/$${nb}_*.py"); \
+	echo "Restored $$(echo $$files | tr '\n' ' ')(your version: build/reset/$$stamp-*). Reopen it in JupyterLab."
 
 test: setup
 	@$(MAKE) --no-print-directory test-legacy

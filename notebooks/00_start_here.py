@@ -196,9 +196,10 @@ assert not result.attempted and not result.passed
 # * Stuck? Each checker's hint is specific; read it, fix one thing, run the cell again.
 # * Worked solutions are in `solutions/` (one small notebook per lesson, with only the
 #   exercises). Try first: the hints teach more than the answers.
-# * To reset a notebook to how it shipped: `git checkout notebooks/NN_name.ipynb`
-#   (your edits in that notebook are lost), or keep your copy and open a fresh one with
-#   `git show HEAD:notebooks/NN_name.ipynb > NN_fresh.ipynb`.
+# * To reset a notebook to how it shipped: close its tab, run `make reset NB=03` (with the
+#   notebook's number) in a terminal at the top of the course folder, then reopen it. Your
+#   version is kept in `build/reset/`. (`git checkout` of the `.ipynb` alone is not enough:
+#   each notebook has a paired `.py` copy that JupyterLab saves too, and reads first.)
 
 # %% [markdown]
 # ## Summary
