@@ -37,6 +37,10 @@ c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 # prints it at the "critical" level). The start-up chatter ("extension was successfully
 # linked", "Skipped non-installed server(s): ..." from the language-server scan) goes.
 c.ServerApp.log_level = "WARN"
+c.LabApp.log_level = "WARN"
+# Tornado 6.5 caps the websocket ping timeout at the ping interval (30 s) and warns that
+# Jupyter's default (90 s) is longer; say 30 s, which is what applies anyway.
+c.ServerApp.tornado_settings = {"ws_ping_timeout": 30000}
 c.LanguageServerManager.autodetect = False  # no language servers are installed; skip the scan
 
 # Extensions come from the pinned lock, not from the Extension Manager's PyPI search.
