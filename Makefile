@@ -9,6 +9,8 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 LOCK         ?= requirements.txt
 DATA_LOCK    := requirements-data.txt
+TEST_LOCK    := requirements-test.txt
+TEST_STAMP   := $(VENV)/.installed-test
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
@@ -18,7 +20,7 @@ PYTEST_ARGS  ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab reset test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab reset test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -35,12 +37,14 @@ $(PY):
 	@python=$$(tools/find_python.sh) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
 
 $(STAMP): $(LOCK) $(DATA_LOCK) pyproject.toml tools/install_kernel.py | $(PY)
-	@echo "Installing the pinned packages into $(VENV) (about a minute on a fast connection)..."
+	@echo "Installing the pinned packages into $(VENV) (about 2.4 GB: a few minutes with a fast connection)..."
+	@date +%s > $(VENV)/.install-started
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DATA_LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) tools/install_kernel.py >/dev/null
 	@touch $(STAMP)
+	@echo "Packages installed in $$(( $$(date +%s) - $$(cat $(VENV)/.install-started) )) s."
 
 setup: $(STAMP)
 	@echo "Set-up complete: $(VENV) ($$($(PY) --version)), kernel '$(KERNEL)'."
@@ -63,15 +67,29 @@ reset:
 	touch $$(git ls-files "notebooks/$${nb}_*.py"); \
 	echo "Restored $$(echo $$files | tr '\n' ' ')(your version: build/reset/$$stamp-*). Reopen it in JupyterLab."
 
-test: setup
+test: setup test-tools
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: setup
+test-unit: setup test-tools
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 test-notebooks: setup
 	$(PY) -m pytest $(PYTEST_ARGS) notebooks solutions
+
+# Test tools that are not the learner's (Playwright for tests/test_browser.py), from their own
+# hashed lock, into the course venv: the browser test runs in the course's pytest, and the lock
+# is compiled against requirements.txt, so it cannot move a learner's package. Playwright never
+# downloads a browser: the test drives Debian's chromium, installed here when we are root.
+$(TEST_STAMP): $(TEST_LOCK) $(STAMP)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(TEST_LOCK)
+	@touch $(TEST_STAMP)
+
+test-tools: $(TEST_STAMP)
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for tests/test_browser.py (about 120 MB download)..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+	  || echo "Could not install chromium: tests/test_browser.py will be skipped."; fi
 
 test-legacy:
 	@if [ -f environments/legacy/Makefile ]; then $(MAKE) --no-print-directory -C environments/legacy test; \
@@ -93,6 +111,12 @@ bench: setup
 # --- maintenance --------------------------------------------------------------------------
 lock:
 	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements.txt requirements.in
+
+# The test tools' lock, with the course's pins as constraints.
+lock-test: requirements.txt
+	@mkdir -p build
+	grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' > build/constraints.txt
+	uv pip compile --python-version 3.11.5 --generate-hashes --custom-compile-command "make lock-test" -c build/constraints.txt -o $(TEST_LOCK) requirements-test.in
 
 # Same pins as requirements.txt (used as constraints), hashes for every platform.
 lock-universal: requirements.txt

@@ -55,6 +55,7 @@ from course_utils import blocks
 from course_utils.blocks import EpochLog, build_lstm_classifier, build_text_classifier
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
+from course_utils.display import format_table
 from course_utils.layers import TokenAndPositionEmbedding
 from course_utils.paths import build_dir
 
@@ -204,7 +205,8 @@ for depth in [1, 2, 4, 8, 16]:
         rows.append(dict(depth=depth, layout=layout, between_tokens=between_tokens.mean(),
                          with_own_input=(out * unit_rows(tokens_in)).sum(-1).mean()))
 skips = pd.DataFrame(rows)
-display(skips.pivot(index="depth", columns="layout", values=["between_tokens", "with_own_input"]).round(3))
+display(format_table(skips.pivot(index="depth", columns="layout", values=["between_tokens", "with_own_input"]),
+                     names={"between_tokens": "cosine between tokens", "with_own_input": "cosine with own input"}))
 
 fig, axes = plt.subplots(1, 2, figsize=(13, 4))
 for layout, part in skips.groupby("layout", sort=False):
@@ -317,9 +319,9 @@ def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
     return model
 
 
-def train(name: str, model: keras.Model) -> dict:
+def train(name: str, model: keras.Model, index: int, total: int) -> dict:
     """Fit on the training set, keep the best validation epoch, evaluate on the test set once."""
-    log = EpochLog(name)
+    log = EpochLog(name, index=index, total=total)  # one line per model, updated after each epoch
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
                         verbose=0, callbacks=[log, best])
@@ -335,9 +337,9 @@ builders = {
     "BiLSTM(32)": lambda: build_lstm_classifier(MAXLEN, VOCAB, embed_dim=32, units=32),
     "bag of embeddings (no attention)": build_bag_of_embeddings,
 }
-for name, build in builders.items():
+for index, (name, build) in enumerate(builders.items(), start=1):
     keras.utils.set_random_seed(42)  # the same initial randomness for every model
-    runs[name] = train(name, build())
+    runs[name] = train(name, build(), index, len(builders))
 
 start = time.perf_counter()
 tfidf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), LogisticRegression(max_iter=1000))
@@ -351,8 +353,8 @@ runs["TF-IDF 1-2 grams + logistic regression"] = dict(
 # %%
 table = pd.DataFrame([{k: v for k, v in run.items() if k not in ("history", "keras_model")} for run in runs.values()]).set_index("model")
 table = table.drop(columns="val_accuracy").sort_values("test_accuracy", ascending=False)
-display(table.style.format({"test_accuracy": "{:.1%}", "parameters": "{:,}", "seconds_per_epoch": "{:.1f}"}))
-print("seconds_per_epoch: median epoch time on this machine; for TF-IDF + LR, the whole fit.")
+display(format_table(table, formats={"test_accuracy": "{:.1%}", "seconds_per_epoch": "{:.1f}"}))
+print("seconds per epoch: median epoch time on this machine; for TF-IDF + LR, the whole fit (no epochs: best epoch –).")
 
 transformer_accuracy = runs["Transformer (seed)"]["test_accuracy"]
 assert transformer_accuracy > majority_accuracy + 0.10, "the Transformer should clearly beat the majority class"
@@ -540,7 +542,8 @@ groups = {
 tfidf_wrong = tfidf.predict(reviews.x_test) != y_test
 errors = pd.DataFrame([dict(group=g, reviews=int(m.sum()), transformer_error=float(np.mean(predicted[m] != y_test[m])),
                             tfidf_error=float(np.mean(tfidf_wrong[m]))) for g, m in groups.items()]).set_index("group")
-display(errors.style.format({"transformer_error": "{:.1%}", "tfidf_error": "{:.1%}"}))
+display(format_table(errors, formats={"transformer_error": "{:.1%}", "tfidf_error": "{:.1%}"},
+                     names={"tfidf_error": "TF-IDF error", "transformer_error": "Transformer error"}))
 both = float(np.mean(tfidf_wrong[predicted != y_test]))
 print(f"of the Transformer's {len(wrong)} mistakes, {both:.0%} are also mistakes of TF-IDF + LR")
 course_utils.record("error_rates_by_group", errors.to_dict(orient="index"))

@@ -137,3 +137,15 @@ def test_epoch_log_prints_one_line_per_epoch(capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("tiny epoch")]
     assert len(lines) == 3 and len(log.seconds) == 3
     assert all(s > 0 for s in log.seconds)
+
+
+def test_epoch_log_in_a_notebook_keeps_one_line_per_model_with_index_and_estimate(monkeypatch):
+    shown = []
+    monkeypatch.setattr(EpochLog, "_show", lambda self, line: shown.append(line) or True)  # as in a notebook
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(np.zeros((8, 3)), np.zeros(8), epochs=3, verbose=0, callbacks=[EpochLog("tiny", index=2, total=4)])
+    assert shown[0] == "[2/4] tiny: training, epoch 1/3"
+    assert shown[1].startswith("[2/4] tiny: epoch 1/3, ") and "s left" in shown[1] and "accuracy" in shown[1]
+    assert shown[3].startswith("[2/4] tiny: epoch 3/3, ") and "left" not in shown[3]
+    assert shown[4].startswith("[2/4] tiny: done, 3 epochs in ") and len(shown) == 5

@@ -53,6 +53,9 @@ def _panel(page, name: str):
     # Loaded and connected: the toolbar names a kernel (it says "No Kernel" while it connects).
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():  # e.g. "File Load Error ... is more recent than ....py"
+            raise AssertionError(f"a dialog opened with {name}: {' '.join(dialog.first.inner_text().split())[:800]}")
         kernel = panel.locator(".jp-Toolbar-kernelName")
         name = kernel.first.inner_text().strip() if kernel.count() else ""
         status = panel.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status") \
