@@ -58,8 +58,8 @@ def _panel(page, name: str):
             raise AssertionError(f"a dialog opened with {name}: {' '.join(dialog.first.inner_text().split())[:800]}")
         kernel = panel.locator(".jp-Toolbar-kernelName")
         name = kernel.first.inner_text().strip() if kernel.count() else ""
-        status = panel.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status") \
-            if panel.locator(".jp-Notebook-ExecutionIndicator").count() else None
+        indicator = page.locator(".jp-Notebook-ExecutionIndicator")  # in the status bar (course setting)
+        status = indicator.first.get_attribute("data-status") if indicator.count() else None
         if name and name != "No Kernel" and status == "idle" and panel.locator(".jp-CodeCell").count() > 0:
             return panel
         time.sleep(0.5)
@@ -70,7 +70,7 @@ def _wait_idle(panel, timeout: float) -> None:
     """Wait until the kernel of ``panel`` is idle and no cell waits to run ([*])."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = panel.locator(".jp-Notebook-ExecutionIndicator").get_attribute("data-status")
+        status = panel.page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
         prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all("els => els.map(e => e.textContent)")
         if status == "idle" and not any("*" in p for p in prompts):
             return
@@ -151,6 +151,8 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").all_inner_texts()
                 assert page.locator(".jp-Notification-Toast").count() == 0, \
                     page.locator(".jp-Notification-Toast").all_inner_texts()
+                # The execution progress sits in the status bar, visible wherever the notebook is scrolled.
+                assert page.locator("#jp-main-statusbar .jp-Notebook-ExecutionIndicator").count() == 1
                 landing = screenshot(page, "landing")
 
                 step = "file browser"

@@ -1,6 +1,9 @@
 """The JupyterLab server settings the course ships, found through JUPYTER_CONFIG_PATH, which
-`tools/lab.sh` sets to this folder (with labconfig/default_setting_overrides.json, the front
-end's settings).
+`tools/lab.sh` sets to this folder. The front end's defaults are in
+labconfig/default_setting_overrides.json: no news pop-up, no update check, and the notebook's
+execution progress (cells done out of cells queued, elapsed time) in the status bar at the
+bottom of the window, with a button that jumps to the running cell: "Run All" scrolls to the
+last cell while a long cell's progress lines are further up.
 
 Used by `make lab` and by tests/test_browser.py (through tools/lab.sh), never by `make test`'s
 notebook runs (nbval starts kernels itself). Each setting fixes something a learner met in
