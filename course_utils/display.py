@@ -8,8 +8,9 @@ pandas ``Styler`` that shows the same numbers for reading:
 * headers and index names with spaces (``seconds per epoch``), or the names you give;
 * whole numbers (int columns, or float columns whose values are all whole) with thousands
   separators: ``28,339,968``, ``3``;
-* other numbers with three significant digits (``0.812``, ``12.3``, ``1,235``), tiny ones
-  in short scientific notation (``3.6e-07``);
+* other numbers with the same decimals down a column, three significant digits for its
+  largest value (``0.812``; ``12.35``; ``120.3`` and ``0.5``), tiny ones in short scientific
+  notation (``3.6e-07``);
 * missing values as an en dash.
 
 ``formats`` overrides a column's format (a format string such as ``"{:.1%}"`` or a
@@ -24,7 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_table", "human_name", "number_format", "significant"]
+__all__ = ["format_table", "human_name", "number_format"]
 
 MISSING = "–"
 
@@ -34,7 +35,7 @@ def human_name(name: Any) -> Any:
     return name.replace("_", " ") if isinstance(name, str) else name
 
 
-def number_format(values: pd.Series) -> str | Callable[[float], str] | None:
+def number_format(values: pd.Series) -> str | None:
     """The format of a numeric column, chosen from its values (None: not numeric)."""
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return None
@@ -42,20 +43,15 @@ def number_format(values: pd.Series) -> str | Callable[[float], str] | None:
     if pd.api.types.is_integer_dtype(values) or (len(finite) and (finite == finite.round()).all()
                                                   and finite.abs().max() < 1e15):
         return "{:,.0f}"
-    return significant
-
-
-def significant(value: float) -> str:
-    """Three significant digits, thousands separators, short scientific notation when tiny."""
-    if not np.isfinite(value):
-        return MISSING if np.isnan(value) else str(value)
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.3g}" if abs(value) >= 1 else f"{value:.3f}".rstrip("0") if abs(value) >= 0.1 else f"{value:.2g}"
+    nonzero = finite[finite != 0].abs()
+    if len(nonzero) == 0:
+        return "{:.1f}"
+    if nonzero.max() < 1e-3:
+        return "{:.1e}"  # e.g. differences from a reference: 3.6e-07
+    # One number of decimals per column (so the decimal points line up): three significant
+    # digits for the column's largest value, at least one decimal and at most four.
+    decimals = int(min(4, max(1, 2 - np.floor(np.log10(nonzero.max())))))
+    return "{:,.%df}" % decimals
 
 
 def format_table(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | None = None,
@@ -78,5 +74,8 @@ def format_table(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | No
         fmt = formats.get(original if not isinstance(original, tuple) else original[0]) or number_format(frame[original])
         if fmt is not None:
             by_column[new] = fmt
-    return shown.style.format(by_column, na_rep=MISSING).format_index(
+    styler = shown.style.format(by_column, na_rep=MISSING).format_index(
         lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else v, axis=0)
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
+        styler = styler.hide(axis="index")  # 0, 1, 2, ... says nothing
+    return styler

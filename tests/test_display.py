@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from course_utils.display import format_table as table, significant
+from course_utils.display import format_table as table
 
 
 def _text(frame, **kwargs) -> str:
@@ -22,9 +22,12 @@ def test_whole_numbers_missing_values_and_headers():
     assert "12.3" in text and "12.3456" not in text
 
 
-def test_significant_digits():
-    assert [significant(v) for v in (512.3456, 0.98765, 0.0123, 12345.6, 3.576279e-07, 0.0, np.nan)] == \
-        ["512", "0.988", "0.012", "12,346", "3.6e-07", "0", "–"]
+def test_one_number_of_decimals_per_column_and_no_range_index():
+    frame = pd.DataFrame({"attention_ms": [0.5, 120.3], "cosine": [0.0761, 0.957]})
+    text = _text(frame)
+    assert "0.5" in text and "120.3" in text and "120.30" not in text
+    assert "0.076" in text and "0.957" in text and "0.0761" not in text
+    assert "attention ms" in text and not any(line.split()[:1] == ["0"] for line in text.splitlines())
 
 
 def test_tiny_values_short_scientific_and_explicit_formats():
