@@ -141,9 +141,9 @@ assert fashion.x_train.shape == (60_000, 28, 28) and fashion.x_test.shape == (10
 
 # %%
 words = np.array([len(text.split()) for text in reviews.x_train])
-# Two rows, 10 inches wide: the notebook shows it at full size. One bar per whole number of
+# Two rows, 11 inches wide (the notebook's width). One bar per whole number of
 # words (bins centred on integers; 40 equal bins over whole-number counts make a saw-tooth).
-fig, (ax_len, ax_img) = plt.subplots(2, 1, figsize=(10, 5.2), height_ratios=[2.2, 1], layout="constrained")
+fig, (ax_len, ax_img) = plt.subplots(2, 1, figsize=(11, 5.2), height_ratios=[2.2, 1], layout="constrained")
 ax_len.hist(words, bins=np.arange(words.min(), words.max() + 2) - 0.5, color="tab:blue")
 ax_len.axvline(np.percentile(words, 95), color="k", ls="--", label=f"95th percentile: {np.percentile(words, 95):.0f} words")
 ax_len.set(title="Review length (training set)", xlabel="words per review", ylabel="reviews")

@@ -128,7 +128,7 @@ np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
 step_output, step_weights = reference_attention(q, k, v)  # the course's function agrees
 np.testing.assert_allclose(ops.convert_to_numpy(step_weights), weights, atol=1e-6)
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")  # room for both titles
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")  # room for both titles
 for ax, matrix, title, unit in [(axes[0], scaled, "scaled scores Q Kᵀ / √d_k", "score (dimensionless)"),
                                 (axes[1], weights, "attention weights (softmax of each row)", "attention weight (row sums to 1)")]:
     image = ax.imshow(matrix, cmap="viridis")
@@ -184,7 +184,7 @@ for d in dims:
 scaling_table = pd.DataFrame(rows)
 display(format_table(scaling_table, names={"d_k": "d_k"}))
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))  # 11 in: the notebook's width
 for scaling, style in [("none", "o-"), ("÷√d_k", "s-")]:
     part = scaling_table[scaling_table.scaling == scaling]
     axes[0].plot(part.d_k, part.score_variance, style, label=f"scaling: {scaling}")
@@ -273,7 +273,7 @@ course_utils.record("padding_attention_leak_without_mask_len32", leak[32])
 
 from matplotlib.colors import LogNorm
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw=dict(width_ratios=[1.4, 1]))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=[1.4, 1]))
 no_mask_weights = ops.convert_to_numpy(padded_results[32, "no mask"][1])[:n_real]
 image = axes[0].imshow(np.maximum(no_mask_weights, 1e-4), cmap="viridis", aspect="auto", norm=LogNorm(vmin=1e-3, vmax=1))
 axes[0].axvline(n_real - 0.5, color="white", linestyle="--")
@@ -522,7 +522,7 @@ course_utils.record("mha_params_paper_keydim_E32_H2", count_mha_parameters(32, 2
 course_utils.record("mha_forward_ms_seed_keydim_E256_H8", forward_ms["seed: key_dim = embed_dim"])
 course_utils.record("mha_forward_ms_paper_keydim_E256_H8", forward_ms["paper: key_dim = embed_dim // num_heads"])
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 sizes = [f"E={e}, H={h}" for e, h in ratio.index]
 for offset, (label, part) in zip([-0.2, 0.2], params_table.groupby("choice", sort=False)):
     axes[0].bar(np.arange(len(sizes)) + offset, part.parameters, width=0.4, label=label)
@@ -644,7 +644,7 @@ relative = head_weights * n_tokens
 spread = min(0.95, max(0.05, float(np.abs(relative - 1).max())))
 # Two heads per row, so that the figure fits the notebook's width and the word ticks stay readable.
 columns = min(HEADS, 2)
-fig, axes = plt.subplots(-(-HEADS // columns), columns, figsize=(10, 4.6 * -(-HEADS // columns)), layout="constrained",
+fig, axes = plt.subplots(-(-HEADS // columns), columns, figsize=(11, 4.6 * -(-HEADS // columns)), layout="constrained",
                          squeeze=False)
 for h, ax in enumerate(axes.flat):
     image = ax.imshow(relative[h], cmap="RdBu_r", norm=TwoSlopeNorm(vcenter=1.0, vmin=1 - spread, vmax=1 + spread))
@@ -772,7 +772,7 @@ def slope(column: str) -> float:
 slopes = {column: slope(column) for column in ["attention_ms", "lstm_ms", "attention_mib", "lstm_mib"]}
 print("growth exponents (3 longest lengths):", {k: round(v, 2) for k, v in slopes.items()})
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 axes[0].plot(cost["T"], cost.attention_ms, "o-", label=f"self-attention (exponent {slopes['attention_ms']:.2f})")
 axes[0].plot(cost["T"], cost.lstm_ms, "s-", label=f"LSTM(64) (exponent {slopes['lstm_ms']:.2f})")
 axes[0].set(ylabel="forward time (ms), best of 12", title=f"Time, batch {BATCH}, width {WIDTH}, this CPU")

@@ -208,7 +208,7 @@ skips = pd.DataFrame(rows)
 display(format_table(skips.pivot(index="depth", columns="layout", values=["between_tokens", "with_own_input"]),
                      names={"between_tokens": "cosine between tokens", "with_own_input": "cosine with own input"}))
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))  # 11 in: the notebook's width
 for layout, part in skips.groupby("layout", sort=False):
     axes[0].plot(part.depth, part.between_tokens, "o-", label=layout)
     axes[1].plot(part.depth, part.with_own_input, "o-", label=layout)
@@ -370,7 +370,7 @@ for name, gap in gaps.items():
     print(f"Transformer (seed) vs {name}: {100 * gap:+.1f} points")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for i, (name, run) in enumerate((n, r) for n, r in runs.items() if "history" in r):
     epochs = np.arange(1, len(run["history"]["accuracy"]) + 1)
     axes[0].plot(epochs, run["history"]["val_accuracy"], "o-", color=f"C{i}", label=f"{name} (validation)")
