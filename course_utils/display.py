@@ -20,7 +20,8 @@ changed: ``format_table(frame).data`` is the frame, renamed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,17 +52,20 @@ def number_format(values: pd.Series) -> str | None:
     # One number of decimals per column (so the decimal points line up): three significant
     # digits for the column's largest value, at least one decimal and at most four.
     decimals = int(min(4, max(1, 2 - np.floor(np.log10(nonzero.max())))))
-    return "{:,.%df}" % decimals
+    return f"{{:,.{decimals}f}}"
 
 
 def format_table(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | None = None,
-          names: Mapping[str, str] | None = None) -> "pd.io.formats.style.Styler":
+          names: Mapping[str, str] | None = None) -> pd.io.formats.style.Styler:
     """``frame`` formatted for reading (see the module's docstring); display it with ``display``.
 
     ``names`` maps column or index names to headers (default: underscores become spaces).
     """
     formats, names = dict(formats or {}), dict(names or {})
-    rename = lambda label: names.get(label, human_name(label))  # noqa: E731 - one-line mapping
+
+    def rename(label: Any) -> Any:
+        return names.get(label, human_name(label))
+
     shown = frame.rename(columns=rename)
     shown.index = shown.index.rename([rename(n) for n in shown.index.names]) if shown.index.nlevels > 1 \
         else shown.index.rename(rename(shown.index.name))

@@ -97,7 +97,7 @@ def start_lab(course_dir: Path, port: int, home: Path, timeout: float = 120) -> 
                                    start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\S*token=\S+)", log.read_text(), re.M)
+        found = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\S*token=\S+)", log.read_text(), re.MULTILINE)
         if found:
             return Lab(process, log, found.group(1))
         if process.poll() is not None:

@@ -207,7 +207,7 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()  # close the tab first
                 page.locator(".lm-TabBar-tab", has_text="03_multi_head_attention.ipynb").wait_for(state="detached", timeout=30_000)
                 reset = subprocess.run(["make", "--no-print-directory", "reset", "NB=03"], cwd=course,
-                                       capture_output=True, text=True, timeout=60)
+                                       capture_output=True, text=True, timeout=60, check=False)
                 assert reset.returncode == 0, reset.stdout + reset.stderr
                 assert "Restored" in reset.stdout, reset.stdout
                 _open_from_file_browser(page, "notebooks", "03_multi_head_attention.ipynb")
@@ -231,8 +231,8 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 try:
                     shot = screenshot(page, f"failure-{step.replace(' ', '-')}")
                     print(f"step '{step}' failed; screenshot {shot}")
-                except Exception:  # noqa: BLE001 - the original failure matters more
-                    pass
+                except Exception as shot_error:  # noqa: BLE001 - the original failure matters more
+                    print(f"no screenshot: {shot_error}")
                 raise
             finally:
                 context.close()
