@@ -9,6 +9,8 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 LOCK         ?= requirements.txt
 DATA_LOCK    := requirements-data.txt
+DEV_LOCK     := requirements-dev.txt
+DEV_STAMP    := $(VENV)/.installed-dev
 TEST_LOCK    := requirements-test.txt
 TEST_STAMP   := $(VENV)/.installed-test
 STAMP        := $(VENV)/.installed
@@ -17,10 +19,17 @@ LAB_PORT     ?= 8888
 SERVE_PORT   ?= 8000
 NAME         ?=
 PYTEST_ARGS  ?=
+# A workshop room: with COURSE_MIRROR set (the line `make serve` prints), every set-up
+# `pip install` takes the wheels from the instructor's laptop and nothing from the internet;
+# --require-hashes still checks each one against the lock.
+COURSE_MIRROR    ?=
+MIRROR_HOST      := $(firstword $(subst /, ,$(subst :, ,$(patsubst https://%,%,$(patsubst http://%,%,$(strip $(COURSE_MIRROR)))))))
+PIP_MIRROR_ARGS  := $(if $(strip $(COURSE_MIRROR)),--no-index --find-links $(patsubst %/,%,$(strip $(COURSE_MIRROR)))/wheels/ --trusted-host $(MIRROR_HOST))
+PLATFORMS        ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab reset test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -30,6 +39,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 
 # --- set-up -----------------------------------------------------------------------------
 $(PY):
@@ -39,9 +49,9 @@ $(PY):
 $(STAMP): $(LOCK) $(DATA_LOCK) pyproject.toml tools/install_kernel.py | $(PY)
 	@echo "Installing the pinned packages into $(VENV) (about 2.4 GB: a few minutes with a fast connection)..."
 	@date +%s > $(VENV)/.install-started
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DATA_LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes --no-deps -r $(DATA_LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --no-deps --no-build-isolation -e .
 	$(PY) tools/install_kernel.py >/dev/null
 	@touch $(STAMP)
 	@echo "Packages installed in $$(( $$(date +%s) - $$(cat $(VENV)/.install-started) )) s."
@@ -68,8 +78,18 @@ reset:
 	echo "Restored $$(echo $$files | tr '\n' ' ')(your version: build/reset/$$stamp-*). Reopen it in JupyterLab."
 
 test: setup test-tools
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
+$(DEV_STAMP): $(DEV_LOCK) | $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DEV_LOCK)
+	@touch $(DEV_STAMP)
+
+lint: setup $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-unit: setup test-tools
 	$(PY) -m pytest $(PYTEST_ARGS) tests
@@ -81,8 +101,8 @@ test-notebooks: setup
 # hashed lock, into the course venv: the browser test runs in the course's pytest, and the lock
 # is compiled against requirements.txt, so it cannot move a learner's package. Playwright never
 # downloads a browser: the test drives Debian's chromium, installed here when we are root.
-$(TEST_STAMP): $(TEST_LOCK) $(STAMP)
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(TEST_LOCK)
+$(TEST_STAMP): $(TEST_LOCK) | $(STAMP)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes --no-deps -r $(TEST_LOCK)
 	@touch $(TEST_STAMP)
 
 test-tools: $(TEST_STAMP)
@@ -97,7 +117,7 @@ test-legacy:
 
 # --- data, workshop, checks, benchmarks --------------------------------------------------
 fetch: setup
-	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all)
+	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all) $(foreach p,$(PLATFORMS),--platform $(p))
 
 serve: setup
 	$(PY) -m course_utils.serve --port $(SERVE_PORT)

@@ -41,8 +41,9 @@ def number_format(values: pd.Series) -> str | None:
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         return None
     finite = values[np.isfinite(values.astype("float64"))].astype("float64")
-    if pd.api.types.is_integer_dtype(values) or (len(finite) and (finite == finite.round()).all()
-                                                  and finite.abs().max() < 1e15):
+    if pd.api.types.is_integer_dtype(values) or (
+        len(finite) and (finite == finite.round()).all() and finite.abs().max() < 1e15
+    ):
         return "{:,.0f}"
     nonzero = finite[finite != 0].abs()
     if len(nonzero) == 0:
@@ -55,8 +56,11 @@ def number_format(values: pd.Series) -> str | None:
     return f"{{:,.{decimals}f}}"
 
 
-def format_table(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | None = None,
-          names: Mapping[str, str] | None = None) -> pd.io.formats.style.Styler:
+def format_table(
+    frame: pd.DataFrame,
+    formats: Mapping[str, str | Callable] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> pd.io.formats.style.Styler:
     """``frame`` formatted for reading (see the module's docstring); display it with ``display``.
 
     ``names`` maps column or index names to headers (default: underscores become spaces).
@@ -67,19 +71,25 @@ def format_table(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | No
         return names.get(label, human_name(label))
 
     shown = frame.rename(columns=rename)
-    shown.index = shown.index.rename([rename(n) for n in shown.index.names]) if shown.index.nlevels > 1 \
+    shown.index = (
+        shown.index.rename([rename(n) for n in shown.index.names])
+        if shown.index.nlevels > 1
         else shown.index.rename(rename(shown.index.name))
+    )
     if shown.columns.nlevels > 1:
         shown.columns = shown.columns.rename([rename(n) for n in shown.columns.names])
     else:
         shown.columns.name = rename(shown.columns.name)
     by_column = {}
     for original, new in zip(frame.columns, shown.columns):
-        fmt = formats.get(original if not isinstance(original, tuple) else original[0]) or number_format(frame[original])
+        fmt = formats.get(original if not isinstance(original, tuple) else original[0]) or number_format(
+            frame[original]
+        )
         if fmt is not None:
             by_column[new] = fmt
     styler = shown.style.format(by_column, na_rep=MISSING).format_index(
-        lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else v, axis=0)
+        lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) else v, axis=0
+    )
     if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
         styler = styler.hide(axis="index")  # 0, 1, 2, ... says nothing
     return styler

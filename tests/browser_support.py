@@ -27,8 +27,16 @@ CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO / "build" / "screenshots"
 # Chromium in a container: no sandbox (we are often root), no GPU, and none of the
 # background traffic (QUIC, component updates, sync) that would try to reach the network.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def require_browser() -> None:
@@ -36,18 +44,25 @@ def require_browser() -> None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("Playwright is not installed: `make test` installs it, or "
-                    "`.venv/bin/python -m pip install --require-hashes --no-deps -r requirements-test.txt`")
+        pytest.skip(
+            "Playwright is not installed: `make test` installs it, or "
+            "`.venv/bin/python -m pip install --require-hashes --no-deps -r requirements-test.txt`"
+        )
     if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}: `sudo apt-get install chromium` "
-                    "(Debian/Ubuntu; `make test` does it when run as root), or set COURSE_CHROMIUM")
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM}: `sudo apt-get install chromium` "
+            "(Debian/Ubuntu; `make test` does it when run as root), or set COURSE_CHROMIUM"
+        )
 
 
 def launch_chromium(playwright, user_data_dir: Path | None = None):
     """A headless Chromium context with a fresh profile: ``(context, page)``; close the context."""
     profile = Path(user_data_dir or tempfile.mkdtemp(prefix="chromium-profile-"))
     context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_FLAGS,
         viewport={"width": 1280, "height": 900},
     )
     page = context.pages[0] if context.pages else context.new_page()
@@ -87,14 +102,24 @@ def start_lab(course_dir: Path, port: int, home: Path, timeout: float = 120) -> 
     sessions). Waits for the printed URL and returns it.
     """
     log = home / "lab.log"
-    env = {**os.environ, "LAB_PORT": str(port), "VENV": str(REPO / ".venv"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+    env = {
+        **os.environ,
+        "LAB_PORT": str(port),
+        "VENV": str(REPO / ".venv"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+    }
     env.pop("JUPYTER_CONFIG_PATH", None)
     with open(log, "w") as out:
-        process = subprocess.Popen([str(course_dir / "tools" / "lab.sh"), "--no-browser", "--ServerApp.port_retries=0"],
-                                   stdout=out, stderr=subprocess.STDOUT, env=env, cwd=course_dir,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [str(course_dir / "tools" / "lab.sh"), "--no-browser", "--ServerApp.port_retries=0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=course_dir,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = re.search(r"^\s+(http://127\.0\.0\.1:\d+/\S*token=\S+)", log.read_text(), re.MULTILINE)
@@ -124,7 +149,11 @@ def copy_course(destination: Path) -> Path:
     The browser test edits and resets a notebook; it does so in this copy, never in the
     working tree (where `make reset` would discard a maintainer's edits).
     """
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True, capture_output=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         source = REPO / name
         if source.is_file():

@@ -22,7 +22,14 @@ import time
 import pytest
 import requests
 
-from tests.browser_support import copy_course, launch_chromium, require_browser, screenshot, start_lab, stop_lab
+from tests.browser_support import (
+    copy_course,
+    launch_chromium,
+    require_browser,
+    screenshot,
+    start_lab,
+    stop_lab,
+)
 from tests.local_mirror import free_port
 
 KERNEL_DISPLAY_NAME = "Python 3.11 (transformers-course)"
@@ -48,14 +55,18 @@ pytestmark = pytest.mark.slow
 
 def _panel(page, name: str):
     """The notebook panel whose tab is ``name`` (waits until it is the current one)."""
-    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", has_text=name).first.wait_for(timeout=60_000)
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", has_text=name).first.wait_for(
+        timeout=60_000
+    )
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     # Loaded and connected: the toolbar names a kernel (it says "No Kernel" while it connects).
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         dialog = page.locator(".jp-Dialog")
         if dialog.count():  # e.g. "File Load Error ... is more recent than ....py"
-            raise AssertionError(f"a dialog opened with {name}: {' '.join(dialog.first.inner_text().split())[:800]}")
+            raise AssertionError(
+                f"a dialog opened with {name}: {' '.join(dialog.first.inner_text().split())[:800]}"
+            )
         kernel = panel.locator(".jp-Toolbar-kernelName")
         name = kernel.first.inner_text().strip() if kernel.count() else ""
         indicator = page.locator(".jp-Notebook-ExecutionIndicator")  # in the status bar (course setting)
@@ -71,7 +82,9 @@ def _wait_idle(panel, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = panel.page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
-        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all("els => els.map(e => e.textContent)")
+        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all(
+            "els => els.map(e => e.textContent)"
+        )
         if status == "idle" and not any("*" in p for p in prompts):
             return
         time.sleep(1)
@@ -141,7 +154,9 @@ def test_first_hour_in_jupyterlab(tmp_path):
             try:
                 step = "landing"
                 # Only the course's kernel is on offer.
-                specs = requests.get(f"{lab.base}/api/kernelspecs", params={"token": lab.token}, timeout=30).json()
+                specs = requests.get(
+                    f"{lab.base}/api/kernelspecs", params={"token": lab.token}, timeout=30
+                ).json()
                 assert sorted(specs["kernelspecs"]) == ["transformers-course"], sorted(specs["kernelspecs"])
                 assert lab.url.split("?")[0].endswith("/lab/tree/notebooks/00_start_here.ipynb"), lab.url
                 page.goto(lab.url)
@@ -149,8 +164,9 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 assert panel.locator(".jp-Toolbar-kernelName").inner_text().strip() == KERNEL_DISPLAY_NAME
                 page.wait_for_timeout(2000)  # a pop-up (news, kernel choice) would show by now
                 assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").all_inner_texts()
-                assert page.locator(".jp-Notification-Toast").count() == 0, \
-                    page.locator(".jp-Notification-Toast").all_inner_texts()
+                assert page.locator(".jp-Notification-Toast").count() == 0, page.locator(
+                    ".jp-Notification-Toast"
+                ).all_inner_texts()
                 # The execution progress sits in the status bar, visible wherever the notebook is scrolled.
                 assert page.locator("#jp-main-statusbar .jp-Notebook-ExecutionIndicator").count() == 1
                 landing = screenshot(page, "landing")
@@ -162,7 +178,9 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 page.locator(".jp-DirListing-item", has_text="notebooks").first.dblclick()
                 lessons = _listing(page)
                 assert "03_multi_head_attention.ipynb" in lessons, lessons
-                assert not [name for name in lessons if name.endswith(".py")], f"jupytext twins listed: {lessons}"
+                assert not [name for name in lessons if name.endswith(".py")], (
+                    f"jupytext twins listed: {lessons}"
+                )
 
                 step = "run notebook 00"
                 page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").first.click()
@@ -170,10 +188,16 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
                 page.wait_for_timeout(2000)
                 _wait_idle(panel, timeout=600)
-                prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all("els => els.map(e => e.textContent)")
+                prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").evaluate_all(
+                    "els => els.map(e => e.textContent)"
+                )
                 assert all(any(ch.isdigit() for ch in p) for p in prompts), f"cells not run: {prompts}"
-                errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
-                assert errors.count() == 0, errors.evaluate_all("els => els.map(e => e.textContent.slice(0, 2000))")
+                errors = panel.locator(
+                    ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+                )
+                assert errors.count() == 0, errors.evaluate_all(
+                    "els => els.map(e => e.textContent.slice(0, 2000))"
+                )
 
                 step = "open notebook 03"
                 _open_from_file_browser(page, "notebooks", "03_multi_head_attention.ipynb")
@@ -186,7 +210,9 @@ def test_first_hour_in_jupyterlab(tmp_path):
 
                 step = "buggy exercise"
                 hint = _run_exercise_and_checker(page, panel, BUGGY)
-                assert "[not yet]" in hint and "the scores are not scaled" in hint and "sqrt(d_k)" in hint, hint
+                assert "[not yet]" in hint and "the scores are not scaled" in hint and "sqrt(d_k)" in hint, (
+                    hint
+                )
                 screenshot(page, "buggy-exercise-hint")
 
                 step = "correct exercise"
@@ -196,23 +222,39 @@ def test_first_hour_in_jupyterlab(tmp_path):
                 step = "save"
                 page.keyboard.press("Escape")
                 page.keyboard.press("Control+s")
-                page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(state="detached", timeout=30_000)
+                page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty").wait_for(
+                    state="detached", timeout=30_000
+                )
                 twin = course / "notebooks" / "03_multi_head_attention.py"
                 deadline = time.monotonic() + 30
                 while "ops.sqrt(ops.cast(d_k" not in twin.read_text() and time.monotonic() < deadline:
                     time.sleep(0.5)
-                assert "ops.sqrt(ops.cast(d_k" in twin.read_text(), "saving did not write the learner's code to the .py twin"
+                assert "ops.sqrt(ops.cast(d_k" in twin.read_text(), (
+                    "saving did not write the learner's code to the .py twin"
+                )
 
                 step = "reset"
-                page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()  # close the tab first
-                page.locator(".lm-TabBar-tab", has_text="03_multi_head_attention.ipynb").wait_for(state="detached", timeout=30_000)
-                reset = subprocess.run(["make", "--no-print-directory", "reset", "NB=03"], cwd=course,
-                                       capture_output=True, text=True, timeout=60, check=False)
+                page.locator(
+                    ".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon"
+                ).click()  # close the tab first
+                page.locator(".lm-TabBar-tab", has_text="03_multi_head_attention.ipynb").wait_for(
+                    state="detached", timeout=30_000
+                )
+                reset = subprocess.run(
+                    ["make", "--no-print-directory", "reset", "NB=03"],
+                    cwd=course,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                )
                 assert reset.returncode == 0, reset.stdout + reset.stderr
                 assert "Restored" in reset.stdout, reset.stdout
                 _open_from_file_browser(page, "notebooks", "03_multi_head_attention.ipynb")
                 panel = _panel(page, "03_multi_head_attention.ipynb")
-                page.wait_for_timeout(3000)  # a "File Load Error" or "Save your work" dialog would show by now
+                page.wait_for_timeout(
+                    3000
+                )  # a "File Load Error" or "Save your work" dialog would show by now
                 dialogs = page.locator(".jp-Dialog")
                 assert dialogs.count() == 0, f"dialog after the reset: {dialogs.all_inner_texts()}"
                 exercise = _code_cell(panel, EXERCISE_HEAD)

@@ -13,8 +13,14 @@ def _text(frame, **kwargs) -> str:
 
 
 def test_whole_numbers_missing_values_and_headers():
-    frame = pd.DataFrame({"model": ["a", "b"], "best_epoch": [3.0, np.nan], "parameters": [28339968, 1234],
-                          "seconds_per_epoch": [12.3456, 1.5]}).set_index("model")
+    frame = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "best_epoch": [3.0, np.nan],
+            "parameters": [28339968, 1234],
+            "seconds_per_epoch": [12.3456, 1.5],
+        }
+    ).set_index("model")
     text = _text(frame)
     assert "best epoch" in text and "seconds per epoch" in text and "best_epoch" not in text
     assert "3.000000" not in text and "nan" not in text and "–" in text
@@ -31,16 +37,22 @@ def test_one_number_of_decimals_per_column_and_no_range_index():
 
 
 def test_tiny_values_short_scientific_and_explicit_formats():
-    frame = pd.DataFrame({"configuration": ["x", "y"], "max_diff": [3.576279e-07, 1.2e-08],
-                          "test_accuracy": [0.8123, 0.5]})
+    frame = pd.DataFrame(
+        {"configuration": ["x", "y"], "max_diff": [3.576279e-07, 1.2e-08], "test_accuracy": [0.8123, 0.5]}
+    )
     text = _text(frame, formats={"test_accuracy": "{:.1%}"}, names={"max_diff": "max |Δ|"})
     assert "3.6e-07" in text and "3.576279e-07" not in text
     assert "81.2%" in text and "max |Δ|" in text
 
 
 def test_data_is_not_changed_and_pivots_work():
-    frame = pd.DataFrame({"embed_dim": [32, 32, 768, 768], "choice": ["seed", "paper"] * 2,
-                          "parameters": [8448, 4224, 28339968, 2362368]})
+    frame = pd.DataFrame(
+        {
+            "embed_dim": [32, 32, 768, 768],
+            "choice": ["seed", "paper"] * 2,
+            "parameters": [8448, 4224, 28339968, 2362368],
+        }
+    )
     pivot = frame.pivot(index="embed_dim", columns="choice", values="parameters")
     styler = table(pivot)
     assert (styler.data.to_numpy() == pivot.to_numpy()).all()

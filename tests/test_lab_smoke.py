@@ -35,12 +35,19 @@ def lab(tmp_path):
         deadline = time.monotonic() + 90
         while True:
             try:
-                if requests.get(f"{server.base}/api/status", params={"token": server.token}, timeout=5).status_code == 200:
+                if (
+                    requests.get(
+                        f"{server.base}/api/status", params={"token": server.token}, timeout=5
+                    ).status_code
+                    == 200
+                ):
                     break
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer /api/status within 90 s:\n{server.log.read_text()[-3000:]}")
+                pytest.fail(
+                    f"jupyter lab did not answer /api/status within 90 s:\n{server.log.read_text()[-3000:]}"
+                )
             time.sleep(0.5)
         yield server.base, server.token, server.process, server.url
     finally:
@@ -50,13 +57,32 @@ def lab(tmp_path):
 def execute(ws: websocket.WebSocket, code: str, timeout: float = 120) -> tuple[str, list[dict]]:
     """Send one execute_request over the channels websocket; return its stdout and any errors."""
     msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
-                   "date": "", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
-    }))
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "username": "test",
+                    "session": uuid.uuid4().hex,
+                    "date": "",
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "buffers": [],
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
+        )
+    )
     stdout, errors, deadline = [], [], time.monotonic() + timeout
     while time.monotonic() < deadline:
         ws.settimeout(max(1.0, deadline - time.monotonic()))
@@ -80,20 +106,36 @@ def test_lab_runs_a_cell_in_the_course_kernel(lab):
     assert requests.get(f"{base}/api/status", timeout=10).status_code == 403  # the token is required
     specs = requests.get(f"{base}/api/kernelspecs", headers=auth, timeout=10).json()
     assert sorted(specs["kernelspecs"]) == [KERNEL]  # ipykernel's "Python 3" is not offered
-    top = {item["name"] for item in requests.get(f"{base}/api/contents/", headers=auth, timeout=10).json()["content"]}
+    top = {
+        item["name"]
+        for item in requests.get(f"{base}/api/contents/", headers=auth, timeout=10).json()["content"]
+    }
     assert {"notebooks", "solutions", "docs", "README.md"} <= top, top  # rooted at the repository
-    lessons = [item["name"] for item in requests.get(f"{base}/api/contents/notebooks", headers=auth, timeout=10).json()["content"]]
+    lessons = [
+        item["name"]
+        for item in requests.get(f"{base}/api/contents/notebooks", headers=auth, timeout=10).json()["content"]
+    ]
     assert "00_start_here.ipynb" in lessons and not [n for n in lessons if n.endswith(".py")], lessons
     assert requests.get(f"{base}/lab", headers=auth, timeout=30).status_code == 200  # the Lab page itself
-    assert requests.get(f"{base}/api/contents/notebooks/00_start_here.ipynb", headers=auth, timeout=10).status_code == 200
+    assert (
+        requests.get(
+            f"{base}/api/contents/notebooks/00_start_here.ipynb", headers=auth, timeout=10
+        ).status_code
+        == 200
+    )
 
     kernel = requests.post(f"{base}/api/kernels", json={"name": KERNEL}, headers=auth, timeout=60)
     assert kernel.status_code == 201, kernel.text
     kernel_id = kernel.json()["id"]
-    ws = websocket.create_connection(f"ws://127.0.0.1:{base.rsplit(':', 1)[1]}/api/kernels/{kernel_id}/channels",
-                                     header=[f"Authorization: token {token}"], timeout=60)
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{base.rsplit(':', 1)[1]}/api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: token {token}"],
+        timeout=60,
+    )
     try:
-        out, errors = execute(ws, "import sys, course_utils\nprint(course_utils.PROFILE)\nprint(sys.executable)")
+        out, errors = execute(
+            ws, "import sys, course_utils\nprint(course_utils.PROFILE)\nprint(sys.executable)"
+        )
     finally:
         ws.close()
     assert errors == []

@@ -13,8 +13,9 @@ import os
 import re
 import sysconfig
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -62,12 +63,18 @@ def call_learner(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - the whole point is to catch learner errors
         # The learner's line: the deepest frame outside the installed libraries, the
         # standard library and course_utils (a notebook cell, a test file, a script).
-        library_dirs = {os.path.realpath(path) for key, path in sysconfig.get_paths().items()
-                        if key in ("stdlib", "platstdlib", "purelib", "platlib")}
+        library_dirs = {
+            os.path.realpath(path)
+            for key, path in sysconfig.get_paths().items()
+            if key in ("stdlib", "platstdlib", "purelib", "platlib")
+        }
         library_dirs.add(os.path.realpath(os.path.dirname(os.path.dirname(__file__))))  # course_utils
-        own = [frame for frame in traceback.extract_tb(exc.__traceback__)
-               if not frame.filename.startswith("<frozen")
-               and not any(os.path.realpath(frame.filename).startswith(d + os.sep) for d in library_dirs)]
+        own = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if not frame.filename.startswith("<frozen")
+            and not any(os.path.realpath(frame.filename).startswith(d + os.sep) for d in library_dirs)
+        ]
         where = f" (your line {own[-1].lineno}: {own[-1].line.strip()})" if own and own[-1].line else ""
         # TensorFlow wraps messages as "{{function_node __wrapped__Op_device_/job:...}} text [Op:Op] name: ".
         message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(exc))
@@ -94,6 +101,47 @@ def as_float_array(raw: Any, expected: str) -> tuple[np.ndarray | None, str | No
         return None, f"your function must return an array of numbers {expected}; got {type(raw).__name__}."
 
 
+def to_numpy(value: Any, dtype: str | None = "float64") -> np.ndarray:
+    """A learner's tensor, array or nested list as a NumPy array (float64 unless ``dtype=None``)."""
+    try:
+        import keras
+
+        value = keras.ops.convert_to_numpy(value)
+    except Exception:  # noqa: BLE001 - a learner may return a list or something odd
+        pass
+    return np.asarray(value, dtype=dtype)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax in NumPy (to build test cases and typical mistakes)."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def close(got: np.ndarray, expected: np.ndarray, atol: float, rtol: float = 1e-5) -> bool:
+    """Same shape and ``np.allclose``; entries that are NaN in ``expected`` are not compared
+    (a typical mistake may leave some entries undefined, e.g. rows whose keys are all masked)."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    if got.shape != expected.shape:
+        return False
+    defined = ~np.isnan(expected)
+    return bool(np.allclose(got[defined], expected[defined], atol=atol, rtol=rtol))
+
+
+Mistakes = list[tuple[np.ndarray, str]]
+"""The one shape of every checker's table of diagnosed mistakes: ``[(wrong_output, hint), ...]``,
+the output a typical wrong implementation gives on the test case, and the hint that names it,
+in the order they are tried. Each lesson builds it in ``_mistakes(<test case>)``."""
+
+
+def first_mistake(got: np.ndarray, mistakes: Mistakes, atol: float, rtol: float = 1e-5) -> str | None:
+    """The hint of the first typical mistake whose output matches ``got`` (see :func:`close`), or None."""
+    for wrong, hint in mistakes:
+        if close(got, wrong, atol, rtol):
+            return hint
+    return None
+
+
 def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = True) -> CheckResult:
     """Run ``check`` (which returns None when all is well, or a hint) and report.
 
@@ -103,7 +151,12 @@ def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = 
     try:
         hint = check()
     except NotImplementedError:
-        result = CheckResult(exercise, False, "replace `raise NotImplementedError` with your code, then run this cell again.", attempted=False)
+        result = CheckResult(
+            exercise,
+            False,
+            "replace `raise NotImplementedError` with your code, then run this cell again.",
+            attempted=False,
+        )
     except LearnerError as exc:
         result = CheckResult(exercise, False, f"your function raised an error: {exc}")
     else:

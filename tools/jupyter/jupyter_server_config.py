@@ -27,7 +27,13 @@ c.KernelSpecManager.allowed_kernelspecs = {"transformers-course"}
 # for reviewers' diffs. Hide the twins from the file browser so each lesson appears once;
 # jupytext still reads and writes them (hide_globs only filters directory listings).
 c.ContentsManager.hide_globs = [
-    "__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "*.so", "*.dylib",  # JupyterLab's defaults
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    ".DS_Store",
+    "*~",
+    "*.so",
+    "*.dylib",  # JupyterLab's defaults
     "[0-9][0-9]_*.py",  # the jupytext twins
 ]
 
