@@ -23,7 +23,9 @@ fails on a module missing from its table: a new module must be classified there)
   ``SinusoidalPositionEncoding``, ``TransformerBlock``
 * ``attention`` -- scaled dot-product attention, masks, the course's ``MultiHeadAttention``
 * ``text_models`` -- model builders: ``build_text_classifier``, ``build_lstm_classifier``
-* ``training`` -- ``EpochLog``, the one epoch-logging callback
+* ``training`` -- ``EpochLog``, the one epoch-logging callback (one progress line per model)
+* ``display`` -- ``format_table``: a DataFrame formatted for reading (headers in words,
+  thousands separators, whole numbers, a dash for missing values)
 * ``rnn`` -- lesson 01's measurements and the RNN references
 * ``rollout`` -- attention rollout and lesson 08's analysis of a ViT's attention
 * ``vision.patches``, ``vision.tiny_vit``, ``vision.transfer``, ``vision.pipeline``,
