@@ -56,6 +56,7 @@ LAYERS = {
     "course_utils.fetch": "tools",
     "course_utils.pretrain": "tools",
     "course_utils.serve": "tools",
+    "course_utils.wheels": "tools",
 }
 
 # Standard-library and third-party modules that mean files, network or a command line:
