@@ -20,6 +20,8 @@ DATA_LOCK    := requirements-data.txt
 VIT_LOCK     := requirements-vit.txt
 DEV_LOCK     := requirements-dev.txt
 DEV_STAMP    := $(VENV)/.installed-dev
+TEST_LOCK    := requirements-test.txt
+TEST_STAMP   := $(VENV)/.installed-test
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
@@ -38,12 +40,13 @@ PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(P
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean
+.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
 	@echo "make test    set up and run every test (notebooks included), then the budget report"
 	@echo "make setup   set up only (Python, .venv, pinned packages, Jupyter kernel, default data)"
+	@echo "make reset NB=03   restore a notebook as handed out (your version goes to build/reset/)"
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
@@ -74,9 +77,22 @@ setup: setup-data
 # --- the two commands ----------------------------------------------------------------------
 lab: setup
 	-$(PY) -m course_utils.doctor --quick
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
+	@LAB_PORT=$(LAB_PORT) VENV=$(VENV) tools/lab.sh
 
-test: setup
+# Restore a notebook as handed out: both the .ipynb and its jupytext twin .py (restoring only
+# the .ipynb leaves the saved .py newer, and JupyterLab then refuses to open the notebook).
+# Close the notebook's tab first. Your version is kept in build/reset/. Usage: make reset NB=03
+reset:
+	@if [ -z "$(NB)" ]; then echo "Usage: make reset NB=03   (the notebook's number)"; exit 2; fi
+	@set -e; nb=$(NB); [ $${#nb} = 1 ] && nb=0$$nb; files=$$(git ls-files "notebooks/$${nb}_*.ipynb" "notebooks/$${nb}_*.py"); \
+	if [ -z "$$files" ]; then echo "No notebook notebooks/$${nb}_*.ipynb in git; try NB=00 .. NB=08"; exit 2; fi; \
+	mkdir -p build/reset; stamp=$$(date +%Y%m%d-%H%M%S); \
+	for f in $$files; do cp "$$f" "build/reset/$$stamp-$$(basename $$f)"; done; \
+	git checkout HEAD -- $$files; \
+	touch $$(git ls-files "notebooks/$${nb}_*.py"); \
+	echo "Restored $$(echo $$files | tr '\n' ' ')(your version: build/reset/$$stamp-*). Reopen it in JupyterLab."
+
+test: setup test-tools
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -90,11 +106,25 @@ lint: setup $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test-unit: setup
+test-unit: setup test-tools
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 test-notebooks: setup
 	$(PY) -m pytest $(PYTEST_ARGS) notebooks solutions
+
+# Test tools that are not the learner's (Playwright for tests/test_browser.py), from their own
+# hashed lock, into the course venv: the browser test runs in the course's pytest, and the lock
+# is compiled against requirements.txt, so it cannot move a learner's package. Playwright never
+# downloads a browser: the test drives Debian's chromium, installed here when we are root.
+$(TEST_STAMP): $(TEST_LOCK) | $(STAMP)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes --no-deps -r $(TEST_LOCK)
+	@touch $(TEST_STAMP)
+
+test-tools: $(TEST_STAMP)
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for tests/test_browser.py (about 120 MB download)..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+	  || echo "Could not install chromium: tests/test_browser.py will be skipped."; fi
 
 test-legacy:
 	@if [ -f environments/legacy/Makefile ]; then $(MAKE) --no-print-directory -C environments/legacy test; \
@@ -125,6 +155,12 @@ lock: $(STAMP)
 	grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' > build/constraints.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11.5 --generate-hashes -c build/constraints.txt -o requirements.universal.txt requirements.in
 	@$(MAKE) --no-print-directory check-locks
+
+# The test tools' lock (Playwright), with the course's pins as constraints.
+lock-test: $(STAMP)
+	@mkdir -p build
+	grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' > build/constraints.txt
+	$(UV) pip compile --quiet --python-version 3.11.5 --generate-hashes --custom-compile-command "make lock-test" -c build/constraints.txt -o $(TEST_LOCK) requirements-test.in
 
 # Each lock resolves, wheels only, for every supported Python and its platforms (uses PyPI).
 check-locks: $(STAMP)

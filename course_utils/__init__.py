@@ -25,7 +25,9 @@ fails on a module missing from its table: a new module must be classified there)
 * ``text_models`` -- model builders: ``build_text_classifier``, ``build_lstm_classifier``
 * ``bert_encoder`` -- lesson 05's BERT encoder assembled from ``layers`` (``build_bert_encoder``,
   ``build_sentence_encoder``, ``BertConfig``, ``attention_maps``)
-* ``training`` -- ``EpochLog``, the one epoch-logging callback
+* ``training`` -- ``EpochLog``, the one epoch-logging callback (one progress line per model)
+* ``display`` -- ``format_table``: a DataFrame formatted for reading (headers in words,
+  thousands separators, whole numbers, a dash for missing values)
 * ``rnn`` -- lesson 01's measurements and the RNN references
 * ``rollout`` -- attention rollout and lesson 08's analysis of a ViT's attention
 * ``stats`` -- paired comparisons of two classifiers on the same test items (McNemar, paired

@@ -28,19 +28,25 @@ def as_correct(predicted, truth) -> np.ndarray:
     """Per-item correctness (bool array) from predicted and true labels of the same items."""
     predicted, truth = np.asarray(predicted), np.asarray(truth)
     if predicted.shape != truth.shape:
-        raise ValueError(f"predicted {predicted.shape} and truth {truth.shape} must have the same shape "
-                         "(one label per test item)")
+        raise ValueError(
+            f"predicted {predicted.shape} and truth {truth.shape} must have the same shape "
+            "(one label per test item)"
+        )
     return predicted == truth
 
 
 def _pair(correct_a, correct_b) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(correct_a), np.asarray(correct_b)
     if a.ndim != 1 or a.shape != b.shape or a.size == 0:
-        raise ValueError(f"correct_a {a.shape} and correct_b {b.shape} must be 1-D, non-empty and of the same "
-                         "length: one True/False per test item, the same items in the same order for both models")
+        raise ValueError(
+            f"correct_a {a.shape} and correct_b {b.shape} must be 1-D, non-empty and of the same "
+            "length: one True/False per test item, the same items in the same order for both models"
+        )
     if not (np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all()):
-        raise ValueError("correct_a and correct_b must hold True/False (or 1/0) per test item; "
-                         "use as_correct(predicted, truth) to get them")
+        raise ValueError(
+            "correct_a and correct_b must hold True/False (or 1/0) per test item; "
+            "use as_correct(predicted, truth) to get them"
+        )
     return a.astype(bool), b.astype(bool)
 
 
@@ -57,8 +63,15 @@ def mcnemar(correct_a, correct_b) -> dict:
     discordant = only_a + only_b
     p_value = 1.0 if discordant == 0 else float(_scipy_stats.binomtest(only_a, discordant, 0.5).pvalue)
     any_wrong = int(np.sum(~a | ~b))
-    return dict(gap=float(a.mean() - b.mean()), only_a=only_a, only_b=only_b, both_wrong=both_wrong,
-                shared_error_fraction=both_wrong / any_wrong if any_wrong else 0.0, p_value=p_value, n=int(a.size))
+    return dict(
+        gap=float(a.mean() - b.mean()),
+        only_a=only_a,
+        only_b=only_b,
+        both_wrong=both_wrong,
+        shared_error_fraction=both_wrong / any_wrong if any_wrong else 0.0,
+        p_value=p_value,
+        n=int(a.size),
+    )
 
 
 def paired_standard_error(correct_a, correct_b) -> float:
@@ -86,8 +99,13 @@ def paired_bootstrap(correct_a, correct_b, resamples: int = 2000, level: float =
         gaps[start:stop] = d[index].mean(axis=1)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(gaps, [tail, 100 - tail])
-    return dict(gap=float(d.mean()), low=float(low), high=float(high), se=float(gaps.std(ddof=1)),
-                resamples=int(resamples))
+    return dict(
+        gap=float(d.mean()),
+        low=float(low),
+        high=float(high),
+        se=float(gaps.std(ddof=1)),
+        resamples=int(resamples),
+    )
 
 
 def mean_sd(values) -> tuple[float, float]:

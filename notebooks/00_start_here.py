@@ -143,17 +143,18 @@ assert fashion.x_train.shape == (60_000, 28, 28) and fashion.x_test.shape == (10
 
 # %%
 words = np.array([len(text.split()) for text in reviews.x_train])
-fig, (ax_len, ax_img) = plt.subplots(1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 2]})
-ax_len.hist(words, bins=40, color="tab:blue")
+# Two rows, 11 inches wide (the notebook's width). One bar per whole number of
+# words (bins centred on integers; 40 equal bins over whole-number counts make a saw-tooth).
+fig, (ax_len, ax_img) = plt.subplots(2, 1, figsize=(11, 5.2), height_ratios=[2.2, 1], layout="constrained")
+ax_len.hist(words, bins=np.arange(words.min(), words.max() + 2) - 0.5, color="tab:blue")
 ax_len.axvline(np.percentile(words, 95), color="k", ls="--", label=f"95th percentile: {np.percentile(words, 95):.0f} words")
 ax_len.set(title="Review length (training set)", xlabel="words per review", ylabel="reviews")
-ax_len.legend()
+ax_len.legend(loc="upper right", framealpha=1)
 first_of_class = [int(np.flatnonzero(fashion.y_train == c)[0]) for c in range(10)]
 ax_img.imshow(np.hstack([fashion.x_train[i] for i in first_of_class]), cmap="gray_r")
 ax_img.set_xticks(np.arange(10) * 28 + 14, fashion.class_names, rotation=30, fontsize=8)
 ax_img.set_yticks([])
 ax_img.set_title("Fashion-MNIST: one training image per class (28×28 pixels each)")
-plt.tight_layout()
 plt.show()
 course_utils.record("review_words_median", float(np.median(words)))
 print(f"median review length: {np.median(words):.0f} words; 95% of reviews have at most {np.percentile(words, 95):.0f}")
@@ -198,9 +199,10 @@ assert not result.attempted and not result.passed
 # * Stuck? Each checker's hint is specific; read it, fix one thing, run the cell again.
 # * Worked solutions are in `solutions/` (one small notebook per lesson, with only the
 #   exercises). Try first: the hints teach more than the answers.
-# * To reset a notebook to how it shipped: `git checkout notebooks/NN_name.ipynb`
-#   (your edits in that notebook are lost), or keep your copy and open a fresh one with
-#   `git show HEAD:notebooks/NN_name.ipynb > NN_fresh.ipynb`.
+# * To reset a notebook to how it shipped: close its tab, run `make reset NB=03` (with the
+#   notebook's number) in a terminal at the top of the course folder, then reopen it. Your
+#   version is kept in `build/reset/`. (`git checkout` of the `.ipynb` alone is not enough:
+#   each notebook has a paired `.py` copy that JupyterLab saves too, and reads first.)
 
 # %% [markdown]
 # ## Summary

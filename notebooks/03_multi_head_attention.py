@@ -57,6 +57,7 @@ from course_utils.attention import scaled_dot_product_attention as reference_att
 from course_utils.training import EpochLog
 from course_utils.checks import check_scaled_dot_product_attention
 from course_utils.data import load_reviews
+from course_utils.display import format_table
 from course_utils.layers import TokenAndPositionEmbedding
 
 course_utils.start("03_multi_head_attention")
@@ -127,7 +128,7 @@ np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
 step_output, step_weights = reference_attention(q, k, v)  # the course's function agrees
 np.testing.assert_allclose(ops.convert_to_numpy(step_weights), weights, atol=1e-6)
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")  # room for both titles
 for ax, matrix, title, unit in [(axes[0], scaled, "scaled scores Q Kᵀ / √d_k", "score (dimensionless)"),
                                 (axes[1], weights, "attention weights (softmax of each row)", "attention weight (row sums to 1)")]:
     image = ax.imshow(matrix, cmap="viridis")
@@ -138,7 +139,6 @@ for ax, matrix, title, unit in [(axes[0], scaled, "scaled scores Q Kᵀ / √d_k
     ax.set_title(title)
     fig.colorbar(image, ax=ax, shrink=0.8, label=unit)
 fig.suptitle("Attention on a real review, word vectors as Q = K = V (no learned projections yet)")
-fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -182,9 +182,9 @@ for d in dims:
         rows.append(dict(d_k=d, scaling=scaling, score_variance=s.var(), max_weight=p.max(axis=-1).mean(),
                          gradient_norm=softmax_jacobian_norm(p).mean()))
 scaling_table = pd.DataFrame(rows)
-display(scaling_table.round(3))
+display(format_table(scaling_table, names={"d_k": "d_k"}))
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))  # 11 in: the notebook's width
 for scaling, style in [("none", "o-"), ("÷√d_k", "s-")]:
     part = scaling_table[scaling_table.scaling == scaling]
     axes[0].plot(part.d_k, part.score_variance, style, label=f"scaling: {scaling}")
@@ -273,7 +273,7 @@ course_utils.record("padding_attention_leak_without_mask_len32", leak[32])
 
 from matplotlib.colors import LogNorm
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw=dict(width_ratios=[1.4, 1]))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=[1.4, 1]))
 no_mask_weights = ops.convert_to_numpy(padded_results[32, "no mask"][1])[:n_real]
 image = axes[0].imshow(np.maximum(no_mask_weights, 1e-4), cmap="viridis", aspect="auto", norm=LogNorm(vmin=1e-3, vmax=1))
 axes[0].axvline(n_real - 0.5, color="white", linestyle="--")
@@ -459,7 +459,7 @@ equality = pd.DataFrame(
     [dict(configuration=name, **dict(zip(["max |Δ output|", "max |Δ weights|"], compare_with_keras(**cfg))))
      for name, cfg in configurations]
 )
-display(equality)
+display(format_table(equality))
 max_diff = float(equality[["max |Δ output|", "max |Δ weights|"]].to_numpy().max())
 assert max_diff <= 1e-5, equality
 course_utils.record("own_mha_vs_keras_max_abs_diff", max_diff)
@@ -512,7 +512,7 @@ for label, key_dim in [("seed: key_dim = embed_dim", 256), ("paper: key_dim = em
         forward(timing_input).numpy()
         times.append(time.perf_counter() - start)
     forward_ms[label] = 1000 * min(times)
-display(params_table.pivot(index=["embed_dim", "num_heads"], columns="choice", values="parameters"))
+display(format_table(params_table.pivot(index=["embed_dim", "num_heads"], columns="choice", values="parameters")))
 print("forward time (E=256, 8 heads, batch 8 x 128 tokens):", {k: f"{v:.1f} ms" for k, v in forward_ms.items()})
 
 ratio = params_table.groupby(["embed_dim", "num_heads"]).parameters.agg(lambda p: p.iloc[0] / p.iloc[1])
@@ -522,7 +522,7 @@ course_utils.record("mha_params_paper_keydim_E32_H2", count_mha_parameters(32, 2
 course_utils.record("mha_forward_ms_seed_keydim_E256_H8", forward_ms["seed: key_dim = embed_dim"])
 course_utils.record("mha_forward_ms_paper_keydim_E256_H8", forward_ms["paper: key_dim = embed_dim // num_heads"])
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 sizes = [f"E={e}, H={h}" for e, h in ratio.index]
 for offset, (label, part) in zip([-0.2, 0.2], params_table.groupby("choice", sort=False)):
     axes[0].bar(np.arange(len(sizes)) + offset, part.parameters, width=0.4, label=label)
@@ -604,17 +604,17 @@ def normalised_entropy(weights: np.ndarray, ids: np.ndarray) -> np.ndarray:
 majority = max(reviews.y_test.mean(), 1 - reviews.y_test.mean())
 probe = x_test[(x_test != 0).sum(axis=-1) >= 5][:300]  # test reviews of at least 5 tokens
 small_models, small_rows = {}, []
-for name, norm_before in [("A: attention on the embeddings", False), ("B: LayerNorm before attention", True)]:
+for index, (name, norm_before) in enumerate([("A: attention on the embeddings", False), ("B: LayerNorm before attention", True)], start=1):
     keras.utils.set_random_seed(42)
     model = build_small_classifier(norm_before)
     model.fit(x_train, reviews.y_train, validation_data=(x_val, reviews.y_val), epochs=3, batch_size=64,
-              verbose=0, callbacks=[EpochLog(name[:1])])
+              verbose=0, callbacks=[EpochLog(name, index=index, total=2)])
     entropy = normalised_entropy(head_weights_of(model, probe), probe)
     small_models[name] = model
     small_rows.append(dict(model=name, test_accuracy=model.evaluate(x_test, reviews.y_test, verbose=0)[1],
                            **{f"entropy head {h}": e for h, e in enumerate(entropy)}, mean_entropy=entropy.mean()))
 small_table = pd.DataFrame(small_rows).set_index("model")
-display(small_table.round(4))
+display(format_table(small_table, formats={"test_accuracy": "{:.1%}"}))
 print(f"majority class: {majority:.1%}")
 assert (small_table.test_accuracy > majority + 0.05).all(), "both should clearly beat the majority class"
 assert small_table.mean_entropy.iloc[1] < small_table.mean_entropy.iloc[0], "B's heads should be less uniform"
@@ -642,13 +642,17 @@ head_weights = head_weights_of(model_b, x_test[pick_index : pick_index + 1])[0, 
 assert np.allclose(head_weights.sum(axis=-1), 1.0, atol=1e-5)  # the padding got no weight
 relative = head_weights * n_tokens
 spread = min(0.95, max(0.05, float(np.abs(relative - 1).max())))
-fig, axes = plt.subplots(1, HEADS, figsize=(4.2 * HEADS, 5), layout="constrained")
-for h, ax in enumerate(axes):
+# Two heads per row, so that the figure fits the notebook's width and the word ticks stay readable.
+columns = min(HEADS, 2)
+fig, axes = plt.subplots(-(-HEADS // columns), columns, figsize=(11, 4.6 * -(-HEADS // columns)), layout="constrained",
+                         squeeze=False)
+for h, ax in enumerate(axes.flat):
     image = ax.imshow(relative[h], cmap="RdBu_r", norm=TwoSlopeNorm(vcenter=1.0, vmin=1 - spread, vmax=1 + spread))
     ax.set_xticks(range(n_tokens), words, rotation=70, ha="right", fontsize=8)
     ax.set_yticks(range(n_tokens), words, fontsize=8)
     ax.set(title=f"head {h}", xlabel="key (attended-to word)")
-axes[0].set_ylabel("query (attending word)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("query (attending word)")
 fig.colorbar(image, ax=axes, shrink=0.7, label="weight × tokens (1 = uniform; colours clipped)")
 fig.suptitle("Each head of trained model B on a real test review")
 plt.show()
@@ -755,7 +759,8 @@ for T, z in sequences.items():
                      attention_mib=peak_bytes(numpy_attention, z) / 2**20,
                      lstm_mib=peak_bytes(numpy_lstm, z, kernel, recurrent, bias) / 2**20))
 cost = pd.DataFrame(rows)
-display(cost.round(2))
+display(format_table(cost, names={"T": "tokens T", "attention_ms": "attention (ms)", "lstm_ms": "LSTM (ms)",
+                                  "attention_mib": "attention peak (MiB)", "lstm_mib": "LSTM peak (MiB)"}))
 
 
 def slope(column: str) -> float:
@@ -767,7 +772,7 @@ def slope(column: str) -> float:
 slopes = {column: slope(column) for column in ["attention_ms", "lstm_ms", "attention_mib", "lstm_mib"]}
 print("growth exponents (3 longest lengths):", {k: round(v, 2) for k, v in slopes.items()})
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 axes[0].plot(cost["T"], cost.attention_ms, "o-", label=f"self-attention (exponent {slopes['attention_ms']:.2f})")
 axes[0].plot(cost["T"], cost.lstm_ms, "s-", label=f"LSTM(64) (exponent {slopes['lstm_ms']:.2f})")
 axes[0].set(ylabel="forward time (ms), best of 12", title=f"Time, batch {BATCH}, width {WIDTH}, this CPU")

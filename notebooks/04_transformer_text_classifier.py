@@ -56,6 +56,7 @@ from course_utils.text_models import build_lstm_classifier, build_text_classifie
 from course_utils.training import EpochLog
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
+from course_utils.display import format_table
 from course_utils.layers import TokenAndPositionEmbedding
 from course_utils.layers import TransformerBlock as CourseTransformerBlock
 from course_utils.paths import build_dir
@@ -219,9 +220,10 @@ for depth in [1, 2, 4, 8, 16]:
         rows.append(dict(depth=depth, layout=layout, between_tokens=between_tokens.mean(),
                          with_own_input=(out * unit_rows(tokens_in)).sum(-1).mean()))
 skips = pd.DataFrame(rows)
-display(skips.pivot(index="depth", columns="layout", values=["between_tokens", "with_own_input"]).round(3))
+display(format_table(skips.pivot(index="depth", columns="layout", values=["between_tokens", "with_own_input"]),
+                     names={"between_tokens": "cosine between tokens", "with_own_input": "cosine with own input"}))
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))  # 11 in: the notebook's width
 for layout, part in skips.groupby("layout", sort=False):
     axes[0].plot(part.depth, part.between_tokens, "o-", label=layout)
     axes[1].plot(part.depth, part.with_own_input, "o-", label=layout)
@@ -332,9 +334,9 @@ def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
     return model
 
 
-def train(name: str, model: keras.Model, seed: int) -> dict:
+def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> dict:
     """Fit on the training set, keep the best validation epoch, score every test review once."""
-    log = EpochLog(f"{name}, seed {seed}")
+    log = EpochLog(f"{name}, seed {seed}", index=index, total=total)  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
                         verbose=0, callbacks=[log, best])
@@ -356,6 +358,7 @@ print(f"{len(SEEDS)} seeds ({SEEDS}) for the Transformers and the bag of embeddi
 
 # %%
 runs, keras_models = {name: [] for name in builders}, {}
+total_runs = sum(len(LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS) for name in builders)
 for name, build in builders.items():
     model = build()  # compiled once: later seeds reuse its traced training step (seconds per model on a CPU)
     model.optimizer.build(model.trainable_variables)
@@ -365,7 +368,7 @@ for name, build in builders.items():
         model.set_weights(build().get_weights())
         for variable, value in zip(model.optimizer.variables, fresh_optimizer):
             variable.assign(value)
-        runs[name].append(train(name, model, seed))
+        runs[name].append(train(name, model, seed, sum(map(len, runs.values())) + 1, total_runs))
         if seed == SEEDS[0]:
             first_seed_weights = model.get_weights()
     model.set_weights(first_seed_weights)  # sections 5-6 study the first seed's trained model
@@ -392,8 +395,8 @@ def summary_row(name: str, model_runs: list[dict]) -> dict:
 
 table = pd.DataFrame([summary_row(name, model_runs) for name, model_runs in runs.items()]).set_index("model")
 table = table.sort_values("test_accuracy", ascending=False)
-display(table.style.format({"test_accuracy": "{:.1%}", "sd_over_seeds": "{:.1%}", "parameters": "{:,}", "seconds_per_epoch": "{:.1f}"}))
-print("test_accuracy: mean over the seeds; sd_over_seeds: their standard deviation; seconds_per_epoch: median epoch time "
+display(format_table(table, formats={"test_accuracy": "{:.1%}", "sd_over_seeds": "{:.1%}", "seconds_per_epoch": "{:.1f}"}))
+print("test accuracy: mean over the seeds; sd over seeds: their standard deviation; seconds per epoch: median epoch time "
       "on this machine (for TF-IDF + LR, the whole fit).")
 
 transformer_accuracy = table.loc["Transformer (seed)", "test_accuracy"]
@@ -406,7 +409,7 @@ course_utils.record("transformer_test_accuracy", transformer_accuracy)
 course_utils.record("seeds", SEEDS);
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for i, name in enumerate(builders):
     for k, run in enumerate(runs[name]):  # one line per seed
         epochs = np.arange(1, len(run["history"]["accuracy"]) + 1)
@@ -466,8 +469,8 @@ for b, c in comparisons.items():
                      "95 % interval (paired bootstrap)": f"{100 * row['low']:+.1f} .. {100 * row['high']:+.1f}",
                      "only Transformer right": row["only_a"], "only the other right": row["only_b"],
                      "McNemar p": row["p_value"], "errors shared": row["shared_errors"]})
-display(pd.DataFrame(rows).set_index(["Transformer (seed) minus", "seed"]).style.format(
-    {"gap (points)": "{:+.1f}", "McNemar p": "{:.3f}", "errors shared": "{:.0%}"}))
+display(format_table(pd.DataFrame(rows).set_index(["Transformer (seed) minus", "seed"]),
+                    formats={"gap (points)": "{:+.1f}", "McNemar p": "{:.3f}", "errors shared": "{:.0%}"}))
 for b, c in comparisons.items():
     spread = f" ± {100 * c['gap_sd']:.1f} (sd over {c['seeds']} seeds)" if c["seeds"] > 1 else " (one seed)"
     print(f"Transformer (seed) minus {b}: {100 * c['gap_mean']:+.1f} points{spread}")
@@ -711,7 +714,8 @@ groups = {
 tfidf_wrong = tfidf.predict(reviews.x_test) != y_test
 errors = pd.DataFrame([dict(group=g, reviews=int(m.sum()), transformer_error=float(np.mean(predicted[m] != y_test[m])),
                             tfidf_error=float(np.mean(tfidf_wrong[m]))) for g, m in groups.items()]).set_index("group")
-display(errors.style.format({"transformer_error": "{:.1%}", "tfidf_error": "{:.1%}"}))
+display(format_table(errors, formats={"transformer_error": "{:.1%}", "tfidf_error": "{:.1%}"},
+                     names={"tfidf_error": "TF-IDF error", "transformer_error": "Transformer error"}))
 both = float(np.mean(tfidf_wrong[predicted != y_test]))
 print(f"of the Transformer's {len(wrong)} mistakes, {both:.0%} are also mistakes of TF-IDF + LR")
 course_utils.record("error_rates_by_group", errors.to_dict(orient="index"))

@@ -28,6 +28,7 @@ LAYERS = {
     "course_utils.text_models": "lesson",
     "course_utils.bert_encoder": "lesson",
     "course_utils.training": "lesson",
+    "course_utils.display": "lesson",
     "course_utils.vision.analysis": "lesson",
     "course_utils.vision.patches": "lesson",
     "course_utils.vision.pipeline": "lesson",

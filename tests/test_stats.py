@@ -53,7 +53,9 @@ def test_paired_bootstrap_interval_matches_the_normal_approximation_on_a_large_s
     assert boot["low"] < boot["gap"] < boot["high"]
     assert boot["se"] == pytest.approx(se, rel=0.1)
     assert boot["high"] - boot["low"] == pytest.approx(2 * 1.96 * se, rel=0.12)
-    assert stats.paired_bootstrap(a, b, resamples=500, seed=3) == stats.paired_bootstrap(a, b, resamples=500, seed=3)
+    assert stats.paired_bootstrap(a, b, resamples=500, seed=3) == stats.paired_bootstrap(
+        a, b, resamples=500, seed=3
+    )
 
 
 def test_paired_bootstrap_of_identical_models_is_exactly_zero():
@@ -67,12 +69,15 @@ def test_mean_sd_and_as_correct():
     assert stats.as_correct([0, 1, 1], [0, 0, 1]).tolist() == [True, False, True]
 
 
-@pytest.mark.parametrize("a, b, match", [
-    ([1, 0, 1], [1, 0], "same length"),
-    ([], [], "non-empty"),
-    ([[1, 0]], [[1, 0]], "1-D"),
-    ([1, 2, 0], [1, 0, 0], "True/False"),
-])
+@pytest.mark.parametrize(
+    "a, b, match",
+    [
+        ([1, 0, 1], [1, 0], "same length"),
+        ([], [], "non-empty"),
+        ([[1, 0]], [[1, 0]], "1-D"),
+        ([1, 2, 0], [1, 0, 0], "True/False"),
+    ],
+)
 def test_clear_errors_for_wrong_inputs(a, b, match):
     with pytest.raises(ValueError, match=match):
         stats.mcnemar(a, b)

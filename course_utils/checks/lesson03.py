@@ -259,10 +259,16 @@ def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = T
     def check() -> str | None:
         for case in _cases():
             args = (case["q"].copy(), case["k"].copy(), case["v"].copy())
-            if case["mask"] is None:
-                result = call_learner(fn, *args)
-            else:
-                result = call_learner(fn, *args, mask=case["mask"].copy())
+            try:
+                if case["mask"] is None:
+                    result = call_learner(fn, *args)
+                else:
+                    result = call_learner(fn, *args, mask=case["mask"].copy())
+            except LearnerError as exc:  # name the failing case and its shapes
+                shapes = ", ".join(
+                    f"{n} {case[n].shape}" for n in ("q", "k", "v", "mask") if case[n] is not None
+                )
+                raise LearnerError(f"in case '{case['name']}' ({shapes}): {exc}") from None
             unpacked = _unpack(result, case)
             if isinstance(unpacked, str):
                 return unpacked
@@ -276,16 +282,16 @@ def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = T
             return check()
         except LearnerError as exc:
             text = str(exc)
-            if (
-                "transpose" in text.lower()
-                or "shape" in text.lower()
-                or "dimension" in text.lower()
-                or "incompatible" in text.lower()
+            if any(
+                word in text.lower()
+                for word in ("transpose", "shape", "dimension", "incompatible", "mismatch")
             ):
-                raise LearnerError(
-                    f"{text}. If this comes from transposing k: with batch (and head) axes in front, "
-                    "transpose only the last two axes, ops.swapaxes(k, -1, -2) (k.T reverses every axis)."
-                ) from None
+                # The advice first (it is what the learner needs), then what happened.
+                return (
+                    "If this comes from transposing k: with batch (and head) axes in front, "
+                    "transpose only the last two axes, ops.swapaxes(k, -1, -2) (k.T reverses every axis). "
+                    f"Your function raised an error {text}"
+                )
             raise
 
     return run_checker(EXERCISE, guarded, verbose=verbose)
