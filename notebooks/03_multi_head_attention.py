@@ -27,8 +27,9 @@
 # grows with the vectors' lengths, unlike a correlation coefficient in $[-1, 1]$), not
 # centred, and not symmetric ($W_q \ne W_k$, so word *i* may attend to *j* much more than
 # *j* to *i*). A softmax over the keys then turns each query's scores into weights that are
-# positive and sum to 1. The analogy helps in one way: a large score means "these two
-# vectors point the same way", as a large correlation does. It misleads in two: the
+# positive and sum to 1. The analogy helps in one way: a large score means that the query
+# and the key point in similar directions (and are long), as a large correlation means that
+# two signals move together. It misleads in two: the
 # similarity is in a *learned* space chosen for the task (two unrelated words can score
 # high), and the weights are relative (a word can take most of a query's attention with a
 # low score if the others score lower still). Section 1 computes every step.
