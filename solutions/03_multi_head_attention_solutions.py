@@ -21,6 +21,7 @@
 # (then used with the first to rebuild `keras.layers.MultiHeadAttention`).
 
 # %%
+import keras
 import numpy as np
 from keras import ops
 
@@ -101,8 +102,6 @@ assert split_result.passed, split_result.hint
 # the same numbers as Keras.
 
 # %%
-import keras
-
 E, H, D = 12, 3, 4
 x = rng.normal(size=(2, 5, E)).astype("float32")
 keras_mha = keras.layers.MultiHeadAttention(num_heads=H, key_dim=D)
@@ -115,4 +114,4 @@ rebuilt_diff = float(np.abs(rebuilt - expected).max())
 print(f"split, attend, merge, project vs keras.layers.MultiHeadAttention: max abs difference {rebuilt_diff:.1e}")
 assert rebuilt_diff < 1e-5
 course_utils.record("exercise_passed", bool(result.passed and split_result.passed))
-course_utils.record("rebuilt_mha_vs_keras_max_abs_diff", rebuilt_diff)
+course_utils.record("rebuilt_mha_vs_keras_max_abs_diff", rebuilt_diff);
