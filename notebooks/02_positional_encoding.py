@@ -557,7 +557,7 @@ for position, model in classifiers.items():
     print(f"{position:10s}: max |p(post) - p(pre)| = {padding_direction[position]['max |p_post - p_pre|']:.1e}; test accuracy "
           f"{padding_direction[position]['accuracy post-padded']:.3f} end-padded vs {padding_direction[position]['accuracy pre-padded']:.3f} start-padded")
 course_utils.record("padding_direction_fresh", direction_effect)
-course_utils.record("padding_direction_trained", padding_direction)
+course_utils.record("padding_direction_trained", padding_direction);
 
 # %%
 # Without positions the direction cannot matter; with positions it does, mask or not.

@@ -484,7 +484,7 @@ split_merge_diff = max(np.abs(merged - concatenated).max(),
                        np.abs(merged @ Wo.reshape(H * KEY_DIM, E) + bo - ops.convert_to_numpy(keras_out)[0]).max())
 print(f"split, attend, merge, project vs the per-head loop and Keras: max abs difference {split_merge_diff:.1e}")
 assert split_merge_diff < 1e-5
-course_utils.record("split_merge_vs_keras_max_abs_diff", split_merge_diff)
+course_utils.record("split_merge_vs_keras_max_abs_diff", split_merge_diff);
 
 # %% [markdown]
 # ## 6. A multi-head attention layer from scratch
@@ -775,6 +775,8 @@ for label, norm_before in [("without LayerNorm before attention", False), ("with
     keras.utils.set_random_seed(42)
     fresh_review_entropy[label] = float(normalised_entropy(head_weights_of(review_classifier(norm_before), probe), probe).mean())
     print(f"fresh model {label}: mean normalised head entropy {fresh_review_entropy[label]:.5f}")
+
+# %%
 course_utils.record("fresh_review_head_entropy", fresh_review_entropy)
 assert fresh_review_entropy["without LayerNorm before attention"] > fresh_review_entropy["with LayerNorm before attention"]
 
@@ -790,6 +792,8 @@ review_entropy = normalised_entropy(head_weights_of(model_b, probe), probe)
 print(f"reviews: test accuracy {review_accuracy:.1%} (majority class {majority:.1%}); "
       f"normalised entropy per head {np.round(review_entropy, 3).tolist()}")
 print(f"reversal: normalised entropy per head {np.round(trained_entropy, 3).tolist()}")
+
+# %%
 course_utils.record("review_classifier_test_accuracy", review_accuracy)
 course_utils.record("review_classifier_head_entropy", review_entropy.round(4).tolist())
 assert review_accuracy > majority + 0.05, "the review model should clearly beat the majority class"
@@ -810,6 +814,8 @@ padding_shift = {name: float(np.abs(m.predict(short_reviews[:, :16], verbose=0) 
                  for name, m in [("layers.Add()", model_b), ("plain +", model_plus)]}
 for name, shift in padding_shift.items():
     print(f"skip written as {name:13s}: max over {len(short_reviews):,} short reviews |p(padded to 16) - p(padded to {MAXLEN})| = {shift:.1e}")
+
+# %%
 course_utils.record("padding_shift_by_skip", padding_shift)
 assert padding_shift["layers.Add()"] < 1e-5 < 1e-3 < padding_shift["plain +"]
 
