@@ -74,10 +74,10 @@ from course_utils.attention import MultiHeadAttention, count_mha_parameters, pad
 from course_utils.attention import merge_heads as reference_merge_heads
 from course_utils.attention import scaled_dot_product_attention as reference_attention
 from course_utils.attention import split_heads as reference_split_heads
-from course_utils.blocks import EpochLog
 from course_utils.checks import check_scaled_dot_product_attention, check_split_merge_heads
 from course_utils.data import load_reviews
 from course_utils.layers import TokenAndPositionEmbedding
+from course_utils.training import EpochLog
 
 course_utils.start("03_multi_head_attention")
 notebook_start = time.perf_counter()
