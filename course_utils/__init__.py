@@ -21,7 +21,9 @@ fails on a module missing from its table: a new module must be classified there)
 
 * ``layers`` -- every Keras layer of the course: ``TokenAndPositionEmbedding``,
   ``SinusoidalPositionEncoding``, ``TransformerBlock``
-* ``attention`` -- scaled dot-product attention, masks, the course's ``MultiHeadAttention``
+* ``attention`` -- scaled dot-product attention, masks, ``split_heads`` / ``merge_heads``, the
+  course's ``MultiHeadAttention``
+* ``diagrams`` -- schematic figures (matplotlib only): encoder blocks, multi-head attention, ViT
 * ``text_models`` -- model builders: ``build_text_classifier``, ``build_lstm_classifier``
 * ``bert_encoder`` -- lesson 05's BERT encoder assembled from ``layers`` (``build_bert_encoder``,
   ``build_sentence_encoder``, ``BertConfig``, ``attention_maps``)

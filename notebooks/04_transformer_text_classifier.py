@@ -176,7 +176,14 @@ display(Code(inspect.getsource(TokenAndPositionEmbedding.call), language="python
 #   Applied *after* the addition, as here, this is **post-LN**, the 2017 paper's and the
 #   seed's layout. Most recent Transformers (GPT-2 onward, ViT) use **pre-LN**,
 #   `x + f(LayerNorm(x))`, which leaves the skip path untouched from input to output.
-#
+
+# %%
+from course_utils import diagrams  # the seed's post-LN block (left) and the pre-LN layout (right)
+
+diagrams.encoder_blocks_figure()
+plt.show()
+
+# %% [markdown]
 # A measurement of what the skip connections do: stacks of 1 to 16 freshly initialised
 # blocks on random token vectors (32 tokens of width 32, unit variance), in three layouts:
 # the seed's post-LN block, the same block without its skip connections, and pre-LN. Two

@@ -61,6 +61,12 @@ from course_utils.layers import TransformerBlock
 course_utils.start("06_vit_anatomy")
 notebook_start = time.perf_counter()
 
+# %%
+from course_utils import diagrams  # the whole pipeline at a glance; sections 1-6 build each box
+
+diagrams.vit_pipeline_figure()
+plt.show()
+
 # %% [markdown]
 # ## 1. An image becomes a sequence
 #

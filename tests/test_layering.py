@@ -21,6 +21,7 @@ RANK = {"lesson": 0, "data": 1, "tools": 2}
 LAYERS = {
     # lesson: Keras/NumPy code the lessons teach
     "course_utils.attention": "lesson",
+    "course_utils.diagrams": "lesson",
     "course_utils.layers": "lesson",
     "course_utils.rnn": "lesson",
     "course_utils.rollout": "lesson",
