@@ -330,16 +330,20 @@ def _merge_variants(y: np.ndarray) -> dict[str, np.ndarray]:
 
 
 SPLIT_HINTS = {
-    "reshape_only": "split_heads reshapes straight to (batch, H, T, d): that cuts the flat row-major data in the wrong "
+    "reshape_only": "split_heads reshapes straight to (batch, H, T, d): that cuts the flat row-major "
+    "data in the wrong "
     "places and mixes positions with heads. Reshape to (batch, T, H, d) first (keeps T where it is), then "
     "transpose to (batch, H, T, d): ops.transpose(x, (0, 2, 1, 3)).",
-    "interleaved": "split_heads gives head h the features h, h+H, h+2H, ... (reshape to (batch, T, d, H)); each head "
+    "interleaved": "split_heads gives head h the features h, h+H, h+2H, ... (reshape to (batch, T, "
+    "d, H)); each head "
     "owns a contiguous block of d features: reshape to (batch, T, H, d), then transpose (0, 2, 1, 3).",
 }
 MERGE_HINTS = {
-    "reshape_only": "merge_heads reshapes (batch, H, T, d) straight to (batch, T, H*d): that mixes positions with "
+    "reshape_only": "merge_heads reshapes (batch, H, T, d) straight to (batch, T, H*d): that mixes "
+    "positions with "
     "heads. Transpose back to (batch, T, H, d) first, ops.transpose(x, (0, 2, 1, 3)), then reshape.",
-    "interleaved": "merge_heads puts the heads' features interleaved (head 0's first feature, head 1's first, ...); "
+    "interleaved": "merge_heads puts the heads' features interleaved (head 0's first feature, head "
+    "1's first, ...); "
     "the concatenation puts head 0's d features first, then head 1's: transpose (0, 2, 1, 3), then reshape.",
     "averaged": "merge_heads averages the heads; multi-head attention concatenates them (then projects): "
     "the result has H*d features, not d.",
@@ -365,17 +369,33 @@ def _diagnose_split(x: np.ndarray, heads: int, got: np.ndarray) -> str | None:
     size = width // heads
     where = f"split_heads(x of shape {x.shape}, num_heads={heads})"
     if got.shape == (batch, length, heads, size):
-        return f"{where} returned shape {got.shape} = (batch, T, H, d): the transpose is missing; bring the heads in front of T with ops.transpose(x, (0, 2, 1, 3))."
+        return (
+            f"{where} returned shape {got.shape} = (batch, T, H, d): the transpose is missing; bring the "
+            f"heads in front of T with ops.transpose(x, (0, 2, 1, 3))."
+        )
     if got.shape == (heads, batch, length, size):
-        return f"{where} returned shape {got.shape} = (H, batch, T, d): the batch axis must stay first; transpose (batch, T, H, d) with the axis order (0, 2, 1, 3)."
+        return (
+            f"{where} returned shape {got.shape} = (H, batch, T, d): the batch axis must stay first; "
+            f"transpose (batch, T, H, d) with the axis order (0, 2, 1, 3)."
+        )
     if got.shape == (batch, heads, size, length):
-        return f"{where} returned shape {got.shape} = (batch, H, d, T): T and d are swapped; the axis order of the transpose is (0, 2, 1, 3)."
+        return (
+            f"{where} returned shape {got.shape} = (batch, H, d, T): T and d are swapped; the axis order of "
+            f"the transpose is (0, 2, 1, 3)."
+        )
     if got.shape != expected.shape:
-        return f"{where} returned shape {got.shape}; expected {expected.shape} = (batch, H, T, d) with d = width // num_heads."
+        return (
+            f"{where} returned shape {got.shape}; expected {expected.shape} = (batch, H, T, d) with d = "
+            f"width // num_heads."
+        )
     for name, wrong in _split_variants(x, heads).items():
         if _close(got, wrong):
             return f"{where}: {SPLIT_HINTS[name]}"
-    return f"{where}: the shape is right but the values differ from the reference (up to {np.abs(got - expected).max():.3g}); head h must hold features h*d .. (h+1)*d - 1 of every position."
+    return (
+        f"{where}: the shape is right but the values differ from the reference (up to "
+        f"{np.abs(got - expected).max():.3g}); head h must hold features h*d .. (h+1)*d - 1 of every "
+        f"position."
+    )
 
 
 def _diagnose_merge(y: np.ndarray, got: np.ndarray) -> str | None:
@@ -385,14 +405,18 @@ def _diagnose_merge(y: np.ndarray, got: np.ndarray) -> str | None:
     batch, heads, length, size = y.shape
     where = f"merge_heads(x of shape {y.shape})"
     if got.shape == (batch, length, heads, size):
-        return f"{where} returned shape {got.shape} = (batch, T, H, d): after the transpose, reshape to (batch, T, H*d) to put the heads side by side."
+        return (
+            f"{where} returned shape {got.shape} = (batch, T, H, d): after the transpose, reshape to "
+            f"(batch, T, H*d) to put the heads side by side."
+        )
     for name, wrong in _merge_variants(y).items():
         if _close(got, wrong):
             return f"{where}: {MERGE_HINTS[name]}"
     if got.shape != expected.shape:
         return f"{where} returned shape {got.shape}; expected {expected.shape} = (batch, T, H*d)."
     return (
-        f"{where}: the shape is right but merge_heads does not undo split_heads: merge_heads(split_heads(x, H)) "
+        f"{where}: the shape is right but merge_heads does not undo split_heads: "
+        "merge_heads(split_heads(x, H)) "
         f"must give x back (yours differs by up to {np.abs(got - expected).max():.3g})."
     )
 
