@@ -18,7 +18,7 @@ PYTEST_ARGS  ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean book book-setup test-book lock-book
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -27,6 +27,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
 
 # --- set-up -----------------------------------------------------------------------------
 $(PY):
@@ -51,6 +52,7 @@ lab: setup
 
 test: setup
 	@$(MAKE) --no-print-directory test-legacy
+	@$(MAKE) --no-print-directory test-book
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup
@@ -75,6 +77,41 @@ doctor: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# --- the website (tools/book.py) --------------------------------------------------------
+# Its builder (Sphinx, myst-nb, sphinx-book-theme, MathJax) lives in its own venv from its own
+# hashed lock, so it never touches the learner's pins. Notebooks are executed in the course
+# kernel into build/executed/ (a cache keyed by notebook, course_utils, locks and profile:
+# unchanged notebooks are not executed again), then Sphinx renders with execution off and
+# warnings as errors (a broken cross-reference fails the build).
+BOOK_VENV    := .venv-book
+BOOK_STAMP   := $(BOOK_VENV)/.installed
+BOOK_LOCK    := requirements-book.txt
+NB           ?=
+
+$(BOOK_STAMP): $(BOOK_LOCK)
+	@[ -x $(BOOK_VENV)/bin/python ] || { python=$$(tools/find_python.sh) && "$$python" -m venv $(BOOK_VENV); }
+	$(BOOK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(BOOK_LOCK)
+	@touch $(BOOK_STAMP)
+
+book-setup: $(BOOK_STAMP)
+
+book: setup book-setup
+	@start=$$(date +%s); \
+	NB="$(NB)" $(PY) tools/book.py execute && \
+	NB="$(NB)" $(PY) tools/book.py assemble && \
+	rm -rf build/book build/book-doctrees && \
+	$(BOOK_VENV)/bin/sphinx-build -q -W --keep-going -n -b html -c book -d build/book-doctrees build/book-src build/book && \
+	$(PY) tools/book.py check --site build/book && \
+	echo "book: built build/book/index.html in $$(( $$(date +%s) - start )) s"
+
+# The site in a real browser (Playwright + Debian Chromium): every page loads, figures
+# show, no error output, sidebar and internal links all resolve.
+test-book: book
+	$(PY) -m pytest $(PYTEST_ARGS) book/test_site.py
+
+lock-book:
+	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements-book.txt requirements-book.in
 
 # --- maintenance --------------------------------------------------------------------------
 lock:
