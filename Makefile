@@ -97,13 +97,7 @@ $(BOOK_STAMP): $(BOOK_LOCK)
 book-setup: $(BOOK_STAMP)
 
 book: setup book-setup
-	@start=$$(date +%s); \
-	NB="$(NB)" $(PY) tools/book.py execute && \
-	NB="$(NB)" $(PY) tools/book.py assemble && \
-	rm -rf build/book build/book-doctrees && \
-	$(BOOK_VENV)/bin/sphinx-build -q -W --keep-going -n -b html -c book -d build/book-doctrees build/book-src build/book && \
-	$(PY) tools/book.py check --site build/book && \
-	echo "book: built build/book/index.html in $$(( $$(date +%s) - start )) s"
+	NB="$(NB)" $(PY) tools/book.py build --sphinx $(BOOK_VENV)/bin/sphinx-build
 
 # The site in a real browser (Playwright + Debian Chromium): every page loads, figures
 # show, no error output, sidebar and internal links all resolve.

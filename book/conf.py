@@ -47,8 +47,11 @@ html_theme_options = {
 }
 _repo = os.environ.get("BOOK_REPO_URL", "")
 if _repo:
-    html_theme_options |= {"repository_url": _repo, "use_repository_button": True,
-                           "repository_branch": os.environ.get("BOOK_REPO_REF", "main")}
+    html_theme_options |= {
+        "repository_url": _repo,
+        "use_repository_button": True,
+        "repository_branch": os.environ.get("BOOK_REPO_REF", "main"),
+    }
 # Broken cross-references are errors (sphinx-build -W); these are the only warnings let through:
 #   myst.header: lessons may step from a title (#) to a sub-section (###); not a link problem.
 suppress_warnings = ["myst.header"]
@@ -62,7 +65,9 @@ def _copy_mathjax(app, exception):
     if target.exists():
         shutil.rmtree(target)
     bundles = {p.name for p in _MATHJAX_ES5.glob("*.js")} - {"tex-mml-chtml.js"}
-    shutil.copytree(_MATHJAX_ES5, target, ignore=lambda d, names: bundles if Path(d) == _MATHJAX_ES5 else set())
+    shutil.copytree(
+        _MATHJAX_ES5, target, ignore=lambda d, names: bundles if Path(d) == _MATHJAX_ES5 else set()
+    )
 
 
 def setup(app):

@@ -31,7 +31,7 @@ BUILD = Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build")).expanduser()
 SITE = BUILD / "book"
 SOURCE = BUILD / "book-src"
 SCREENSHOTS = BUILD / "screenshots"
-TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*\w+(Error|Exception): ", re.M)
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*\w+(Error|Exception): ", re.MULTILINE)
 
 
 def _documents() -> list[str]:
@@ -52,7 +52,8 @@ def _image_outputs(document: str) -> int:
     cells = json.loads(source.read_text())["cells"]
     return sum(
         1
-        for cell in cells if cell["cell_type"] == "code"
+        for cell in cells
+        if cell["cell_type"] == "code"
         for out in cell.get("outputs", [])
         if any(mime.startswith("image/") for mime in out.get("data", {}))
     )
@@ -134,9 +135,12 @@ def _load(page, url: str):
 def _check_page(page, base_url: str, document: str) -> list[str]:
     """Problems found on one page (empty when it is fine)."""
     problems = []
+    page.remote_requests.clear()
     _load(page, urljoin(base_url, document))
     # figures: every image must load with a non-zero size; notebooks show all their image outputs
-    page.evaluate("Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode().catch(() => null); }))")
+    page.evaluate(
+        "Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode().catch(() => null); }))"
+    )
     images = page.evaluate(
         "[...document.images].map(i => ({src: i.getAttribute('src'), w: i.naturalWidth, h: i.naturalHeight,"
         " output: !!i.closest('.cell_output')}))"
@@ -151,7 +155,9 @@ def _check_page(page, base_url: str, document: str) -> list[str]:
     # no error output
     text = page.inner_text("article")
     if TRACEBACK.search(text) or page.locator(".output.traceback, .output.error").count():
-        problems.append(f"error output: {TRACEBACK.search(text)[0] if TRACEBACK.search(text) else 'traceback block'}")
+        problems.append(
+            f"error output: {TRACEBACK.search(text)[0] if TRACEBACK.search(text) else 'traceback block'}"
+        )
     # maths typeset by the local MathJax
     if page.locator(".math").count():
         try:
@@ -160,7 +166,9 @@ def _check_page(page, base_url: str, document: str) -> list[str]:
             problems.append("maths not typeset (no mjx-container)")
     # the note on how the outputs were made
     if document.startswith(("notebooks/", "solutions/")) and document != "solutions/index.html":
-        note = page.locator(".course-run-info").inner_text() if page.locator(".course-run-info").count() else ""
+        note = (
+            page.locator(".course-run-info").inner_text() if page.locator(".course-run-info").count() else ""
+        )
         if not re.search(r"profile \S+", note) or "make lab" not in note:
             problems.append("no note on profile/machine/date and how to run it")
     if page.remote_requests:
@@ -177,7 +185,9 @@ def test_every_page_loads_shows_its_figures_and_no_error(page, base_url):
         if found:
             problems[document] = found
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / f"book-FAILED-{document.replace('/', '_')}.png", full_page=False)
+            page.screenshot(
+                path=SCREENSHOTS / f"book-FAILED-{document.replace('/', '_')}.png", full_page=False
+            )
     assert not problems, "\n".join(f"{doc}: {p}" for doc, found in problems.items() for p in found)
 
 

@@ -23,12 +23,18 @@ def _repo(tmp_path: Path, table_rows: list[str], notebooks: list[str]) -> Path:
     for name in notebooks:
         (tmp_path / "notebooks" / name).write_text("{}")
     rows = "\n".join(f"| {i} | [x]({row}) | y |" for i, row in enumerate(table_rows))
-    (tmp_path / "README.md").write_text(f"# Course\n\nSee [notebooks/b.ipynb](notebooks/b.ipynb).\n\n## The course\n\n| # | nb | m |\n|---|---|---|\n{rows}\n")
+    (tmp_path / "README.md").write_text(
+        f"# Course\n\nSee [notebooks/b.ipynb](notebooks/b.ipynb).\n\n## The course\n\n| # | nb | m |\n|---|---|---|\n{rows}\n"
+    )
     return tmp_path
 
 
 def test_lessons_follow_the_readme_table_then_new_notebooks_by_name(tmp_path):
-    repo = _repo(tmp_path, ["notebooks/b.ipynb", "notebooks/a.ipynb"], ["a.ipynb", "b.ipynb", "c.ipynb", "05_new.ipynb"])
+    repo = _repo(
+        tmp_path,
+        ["notebooks/b.ipynb", "notebooks/a.ipynb"],
+        ["a.ipynb", "b.ipynb", "c.ipynb", "05_new.ipynb"],
+    )
     order = [nb.rel for nb in book.lessons(repo)]
     # the table decides; notebooks missing from it still appear (after it, by name)
     assert order == ["notebooks/b.ipynb", "notebooks/a.ipynb", "notebooks/05_new.ipynb", "notebooks/c.ipynb"]
@@ -41,19 +47,35 @@ def test_the_real_readme_lists_every_lesson_in_its_table():
 
 
 def test_links_to_pages_stay_links_relative_to_the_new_place():
-    site = book.Site({"docs/legacy.md": "docs/legacy.md", "README.md": "index.md",
-                      "notebooks/01_rnn_limitations.ipynb": "notebooks/01_rnn_limitations.ipynb"}, url=None)
+    site = book.Site(
+        {
+            "docs/legacy.md": "docs/legacy.md",
+            "README.md": "index.md",
+            "notebooks/01_rnn_limitations.ipynb": "notebooks/01_rnn_limitations.ipynb",
+        },
+        url=None,
+    )
     # README's link, moved from the root into docs/setup.md
-    assert site.rewrite_links("see [legacy](docs/legacy.md#why)", "README.md", "docs/setup.md") == "see [legacy](legacy.md#why)"
+    assert (
+        site.rewrite_links("see [legacy](docs/legacy.md#why)", "README.md", "docs/setup.md")
+        == "see [legacy](legacy.md#why)"
+    )
     # a notebook's link to a doc, one folder up
     text = "[old stack](../docs/legacy.md)"
-    assert site.rewrite_links(text, "notebooks/01_rnn_limitations.ipynb", "notebooks/01_rnn_limitations.ipynb") == "[old stack](../docs/legacy.md)"
+    assert (
+        site.rewrite_links(text, "notebooks/01_rnn_limitations.ipynb", "notebooks/01_rnn_limitations.ipynb")
+        == "[old stack](../docs/legacy.md)"
+    )
 
 
 def test_links_to_repository_files_go_to_the_repository_or_become_text():
     text = "Read [CONTRIBUTING.md](CONTRIBUTING.md) and [the env](environments/legacy)."
-    assert book.Site({"solutions": "solutions/index.md"}, url=None).rewrite_links(
-        "in [`solutions/`](solutions/)", "README.md", "index.md") == "in [`solutions/`](solutions/index.md)"
+    assert (
+        book.Site({"solutions": "solutions/index.md"}, url=None).rewrite_links(
+            "in [`solutions/`](solutions/)", "README.md", "index.md"
+        )
+        == "in [`solutions/`](solutions/index.md)"
+    )
     offline = book.Site({}, url=None).rewrite_links(text, "README.md", "index.md")
     assert "](" not in offline and "`environments/legacy/` in the repository" in offline
     online = book.Site({}, url="https://example.org/course").rewrite_links(text, "README.md", "index.md")
@@ -61,7 +83,16 @@ def test_links_to_repository_files_go_to_the_repository_or_become_text():
     assert "[the env](https://example.org/course/tree/main/environments/legacy)" in online
 
 
-@pytest.mark.parametrize("text", ["[paper](https://arxiv.org/abs/1706.03762)", "![fig](figure.png)", "[top](#summary)", "`x[i](j)`", "```\n[a](b.md)\n```"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[paper](https://arxiv.org/abs/1706.03762)",
+        "![fig](figure.png)",
+        "[top](#summary)",
+        "`x[i](j)`",
+        "```\n[a](b.md)\n```",
+    ],
+)
 def test_external_links_images_and_anchors_are_left_alone(text):
     assert book.Site({}, url=None).rewrite_links(text, "README.md", "index.md") == text
 
@@ -99,7 +130,9 @@ def test_readme_sections_split_at_level_two_headings():
 
 
 def test_offline_check_flags_remote_scripts_and_styles(tmp_path, capsys):
-    (tmp_path / "index.html").write_text('<script src="_static/a.js"></script><link rel="stylesheet" href="_static/a.css">')
+    (tmp_path / "index.html").write_text(
+        '<script src="_static/a.js"></script><link rel="stylesheet" href="_static/a.css">'
+    )
     assert book.check(tmp_path) == 0
     (tmp_path / "page.html").write_text('<script src="https://cdn.example.org/mathjax.js"></script>')
     (tmp_path / "a.css").write_text("@font-face { src: url(//fonts.example.org/f.woff) }")

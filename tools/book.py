@@ -149,10 +149,16 @@ def execute(only: str | None) -> int:
             timeout=CELL_TIMEOUT_S,
             resources={"metadata": {"path": str(nb.path.parent)}},
         )
+        log = EXECUTED / f"{nb.name}.kernel.log"  # TensorFlow's C++ start-up lines, not for the page
+        log.parent.mkdir(parents=True, exist_ok=True)
         try:
-            client.execute()
+            with log.open("w") as stderr:
+                client.execute(stderr=stderr)
         except CellExecutionError as error:
-            print(f"\n{nb.rel} failed; the website shows only notebooks that run cleanly.\n{error}", file=sys.stderr)
+            print(
+                f"\n{nb.rel} failed; the website shows only notebooks that run cleanly.\n{error}",
+                file=sys.stderr,
+            )
             return 1
         seconds = time.time() - start
         results_file = BUILD / "results" / f"{nb.name}.json"
@@ -160,8 +166,11 @@ def execute(only: str | None) -> int:
         meta = results.get("_meta", {})
         started = meta.get("started")
         if not started or time.mktime(time.strptime(started, "%Y-%m-%dT%H:%M:%S")) < start - 2:
-            print(f"{nb.rel}: no results metadata from this run in {results_file} "
-                  f"(does its first code cell call course_utils.start({nb.name!r})?)", file=sys.stderr)
+            print(
+                f"{nb.rel}: no results metadata from this run in {results_file} "
+                f"(does its first code cell call course_utils.start({nb.name!r})?)",
+                file=sys.stderr,
+            )
             return 1
         record = {
             "notebook": nb.rel,
@@ -180,13 +189,17 @@ def execute(only: str | None) -> int:
         ran.append((nb.rel, seconds))
         print(f"  done in {seconds:.0f} s", flush=True)
     total = time.time() - started_all
-    print(f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} from {EXECUTED.relative_to(ROOT) if EXECUTED.is_relative_to(ROOT) else EXECUTED}")
+    print(
+        f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} from {EXECUTED.relative_to(ROOT) if EXECUTED.is_relative_to(ROOT) else EXECUTED}"
+    )
     return 0
 
 
 # --- 2. assemble the Sphinx source tree --------------------------------------------------
 # A Markdown link, or code (fenced or inline), whichever starts first: code is never rewritten.
-LINK = re.compile(r"(?P<code>```.*?```|`[^`\n]*`)|(?<!!)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)\)", re.S)
+LINK = re.compile(
+    r"(?P<code>```.*?```|`[^`\n]*`)|(?<!!)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)\)", re.DOTALL
+)
 
 
 def repo_url() -> str | None:
@@ -194,8 +207,9 @@ def repo_url() -> str | None:
     url = os.environ.get("BOOK_REPO_URL", "").strip()
     if not url:
         try:
-            url = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True,
-                                 text=True, check=True).stdout.strip()
+            url = subprocess.run(
+                ["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return None
         url = re.sub(r"^git@([^:]+):", r"https://\1/", url)
@@ -259,20 +273,26 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
         source_links += f", {{download}}`its jupytext twin <{twin}>`"
     if url:
         source_links += f", [the source in the repository]({url}/blob/{repo_ref()}/{nb.rel})"
-    return "\n".join([
-        ":::{admonition} How these outputs were made",
-        ":class: note course-run-info",
-        f"Executed on **{when}** by `make book` in the profile **`{meta.get('profile', '?')}`** "
-        f"(`COURSE_PROFILE`) on a **{meta.get('cpus', '?')}-CPU {meta.get('machine', '?')}** machine "
-        f"({machine.get('cpu_model', 'CPU model unknown')}, {machine.get('os', '?')}), "
-        f"Python {meta.get('python', '?')}; the notebook ran in {record.get('executed_seconds', '?')} s. "
-        f"These are the values recorded in `build/results/{nb.name}.json` by that run; on your machine "
-        "the numbers that depend on timing or on the profile will differ.",
-        "",
-        f"**Run it yourself:** clone the repository, run `make lab` and open `{nb.rel}` "
-        f"(see [Set-up](../docs/setup.md)). Source: {source_links}.",
-        ":::",
-    ])
+    return "\n".join(
+        [
+            ":::{admonition} How these outputs were made",
+            ":class: note course-run-info",
+            (
+                f"Executed on **{when}** by `make book` in the profile **`{meta.get('profile', '?')}`** "
+                f"(`COURSE_PROFILE`) on a **{meta.get('cpus', '?')}-CPU {meta.get('machine', '?')}** machine "
+                f"({machine.get('cpu_model', 'CPU model unknown')}, {machine.get('os', '?')}), "
+                f"Python {meta.get('python', '?')}; the notebook ran in {record.get('executed_seconds', '?')} s. "
+                f"These are the values recorded in `build/results/{nb.name}.json` by that run; on your machine "
+                "the numbers that depend on timing or on the profile will differ."
+            ),
+            "",
+            (
+                f"**Run it yourself:** clone the repository, run `make lab` and open `{nb.rel}` "
+                f"(see [Set-up](../docs/setup.md)). Source: {source_links}."
+            ),
+            ":::",
+        ]
+    )
 
 
 def assemble(only: str | None) -> int:
@@ -284,7 +304,11 @@ def assemble(only: str | None) -> int:
     readme = (ROOT / "README.md").read_text()
     lesson_list = [nb for nb in lessons() if not only or only in nb.name]
     solution_list = [nb for nb in solutions() if not only or only in nb.name]
-    missing = [nb.rel for nb in lesson_list + solution_list if not cached_paths(nb, cache_key(nb.path, deps, profile))[0].exists()]
+    missing = [
+        nb.rel
+        for nb in lesson_list + solution_list
+        if not cached_paths(nb, cache_key(nb.path, deps, profile))[0].exists()
+    ]
     if missing:
         print(f"not executed yet (run `tools/book.py execute` first): {', '.join(missing)}", file=sys.stderr)
         return 1
@@ -292,8 +316,14 @@ def assemble(only: str | None) -> int:
     docs = sorted((ROOT / "docs").glob("*.md"))
     pages: dict[str, str] = {nb.rel: nb.rel for nb in lesson_list + solution_list}
     pages.update({p.relative_to(ROOT).as_posix(): p.relative_to(ROOT).as_posix() for p in docs})
-    pages.update({"README.md": "index.md", "CONTRIBUTING.md": "CONTRIBUTING.md",
-                  "docs/setup.md": "docs/setup.md", "docs/workshop.md": "docs/workshop.md"})
+    pages.update(
+        {
+            "README.md": "index.md",
+            "CONTRIBUTING.md": "CONTRIBUTING.md",
+            "docs/setup.md": "docs/setup.md",
+            "docs/workshop.md": "docs/workshop.md",
+        }
+    )
     if solution_list:
         pages["solutions"] = "solutions/index.md"
     site = Site(pages, url)
@@ -314,23 +344,29 @@ def assemble(only: str | None) -> int:
     def toctree(caption: str, entries: list[str]) -> str:
         return "\n".join(["```{toctree}", ":hidden:", f":caption: {caption}", "", *entries, "```", ""])
 
-    guides = ["docs/setup", "docs/workshop"] + [
-        f"docs/{p.stem}" for p in docs if p.stem not in ("setup", "workshop")
-    ] + ["CONTRIBUTING"]
+    guides = (
+        ["docs/setup", "docs/workshop"]
+        + [f"docs/{p.stem}" for p in docs if p.stem not in ("setup", "workshop")]
+        + ["CONTRIBUTING"]
+    )
     table = ["| page | profile | machine | executed | seconds |", "|---|---|---|---|---|"]
     for nb in lesson_list + solution_list:
         meta = records[nb.rel]["results"].get("_meta", {})
-        table.append(f"| [{nb.name}]({nb.rel}) | `{meta.get('profile')}` | {meta.get('cpus')}-CPU "
-                     f"{meta.get('machine')} | {meta.get('started', '').replace('T', ' ')} | "
-                     f"{records[nb.rel]['executed_seconds']} |")
+        table.append(
+            f"| [{nb.name}]({nb.rel}) | `{meta.get('profile')}` | {meta.get('cpus')}-CPU "
+            f"{meta.get('machine')} | {meta.get('started', '').replace('T', ' ')} | "
+            f"{records[nb.rel]['executed_seconds']} |"
+        )
     index = [site.rewrite_links(head, "README.md", "index.md")]
     index += [site.rewrite_links(text, "README.md", "index.md") for _, text in course]
     index += [
         "## Reading this website\n",
-        "Every lesson and solution page shows the notebook *with its outputs*: figures, tables "
-        "and the numbers it measured, executed by `make book` from the notebooks in the repository. "
-        "Each page says which profile and machine produced its numbers, and when. To run a lesson "
-        "yourself, see [Set-up](docs/setup.md).\n",
+        (
+            "Every lesson and solution page shows the notebook *with its outputs*: figures, tables "
+            "and the numbers it measured, executed by `make book` from the notebooks in the repository. "
+            "Each page says which profile and machine produced its numbers, and when (table below). "
+            "To run a lesson yourself, see [Set-up](docs/setup.md).\n"
+        ),
         "\n".join(table) + "\n",
         toctree("Lessons", [nb.rel.removesuffix(".ipynb") for nb in lesson_list]),
     ]
@@ -344,20 +380,34 @@ def assemble(only: str | None) -> int:
     (SOURCE / "docs" / "setup.md").write_text("\n".join(setup_text))
     if not (ROOT / "docs" / "workshop.md").exists():
         text = ["# Running a workshop\n", "From the repository's README.\n"]
-        text += [site.rewrite_links(re.sub(r"^## ", "## ", t), "README.md", "docs/workshop.md") for _, t in workshop]
+        text += [
+            site.rewrite_links(re.sub(r"^## ", "## ", t), "README.md", "docs/workshop.md")
+            for _, t in workshop
+        ]
         (SOURCE / "docs" / "workshop.md").write_text("\n".join(text))
     for doc in docs:
         rel = doc.relative_to(ROOT).as_posix()
         (SOURCE / rel).write_text(site.rewrite_links(doc.read_text(), rel, rel))
-    (SOURCE / "CONTRIBUTING.md").write_text(site.rewrite_links((ROOT / "CONTRIBUTING.md").read_text(), "CONTRIBUTING.md", "CONTRIBUTING.md"))
+    (SOURCE / "CONTRIBUTING.md").write_text(
+        site.rewrite_links((ROOT / "CONTRIBUTING.md").read_text(), "CONTRIBUTING.md", "CONTRIBUTING.md")
+    )
 
     if solution_list:
         (SOURCE / "solutions").mkdir()
-        (SOURCE / "solutions" / "index.md").write_text("\n".join([
-            "# Solutions\n",
-            "The completed exercises of each lesson, executed: every checker passes.\n",
-            "```{toctree}", ":maxdepth: 1", "", *[nb.rel.removeprefix("solutions/").removesuffix(".ipynb") for nb in solution_list], "```", "",
-        ]))
+        (SOURCE / "solutions" / "index.md").write_text(
+            "\n".join(
+                [
+                    "# Solutions\n",
+                    "The completed exercises of each lesson, executed: every checker passes.\n",
+                    "```{toctree}",
+                    ":maxdepth: 1",
+                    "",
+                    *[nb.rel.removeprefix("solutions/").removesuffix(".ipynb") for nb in solution_list],
+                    "```",
+                    "",
+                ]
+            )
+        )
 
     # Executed notebooks, each with the note on how its outputs were made.
     for nb in lesson_list + solution_list:
@@ -372,9 +422,21 @@ def assemble(only: str | None) -> int:
         twin = nb.path.with_suffix(".py")
         if twin.exists():
             shutil.copy2(twin, downloads / twin.name)
-        note = meta_note(records[nb.rel], nb, url, f"../_sources_clean/{nb.rel}",
-                         f"../_sources_clean/{twin.relative_to(ROOT).as_posix()}" if twin.exists() else None)
-        title_at = next((i for i, c in enumerate(executed.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), -1)
+        note = meta_note(
+            records[nb.rel],
+            nb,
+            url,
+            f"../_sources_clean/{nb.rel}",
+            f"../_sources_clean/{twin.relative_to(ROOT).as_posix()}" if twin.exists() else None,
+        )
+        title_at = next(
+            (
+                i
+                for i, c in enumerate(executed.cells)
+                if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
+            ),
+            -1,
+        )
         executed.cells.insert(title_at + 1, nbformat.v4.new_markdown_cell(note))
         executed.metadata.pop("widgets", None)
         (SOURCE / nb.rel).parent.mkdir(parents=True, exist_ok=True)
@@ -394,7 +456,9 @@ class _Assets(HTMLParser):
         url = None
         if tag == "script":
             url = attrs.get("src")
-        elif tag == "link" and any(r in (attrs.get("rel") or "") for r in ("stylesheet", "preload", "modulepreload", "icon")):
+        elif tag == "link" and any(
+            r in (attrs.get("rel") or "") for r in ("stylesheet", "preload", "modulepreload", "icon")
+        ):
             url = attrs.get("href")
         elif tag in ("img", "iframe", "video", "audio", "source"):
             url = attrs.get("src")
@@ -420,12 +484,81 @@ def check(site: Path) -> int:
     return 1 if problems or not pages else 0
 
 
+# --- all steps, timed against the budgets ---------------------------------------------------
+EXECUTE_BUDGET_S = 20 * 60.0  # executing every notebook and solution: the course's budget (tests/budget.py)
+RENDER_BUDGET_S = 3 * 60.0  # assembling, Sphinx and the offline check, on 2 cores
+FAIL_FACTOR = 2.0  # as tests/budget.py: over twice a budget fails the build
+
+
+def build(only: str | None, site: Path, sphinx: str) -> int:
+    start = time.time()
+    if rc := execute(only):
+        return rc
+    executed = time.time()
+    if rc := assemble(only):
+        return rc
+    for folder in (site, BUILD / "book-doctrees"):
+        shutil.rmtree(folder, ignore_errors=True)
+    # -W: every warning (a broken cross-reference above all) is an error; -n: nitpicky references
+    command = [
+        sphinx,
+        "-q",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        "-c",
+        str(ROOT / "book"),
+        "-d",
+        str(BUILD / "book-doctrees"),
+        str(SOURCE),
+        str(site),
+    ]
+    if rc := subprocess.run(command, check=False).returncode:
+        print(f"book: Sphinx failed (exit {rc}); its warnings are above", file=sys.stderr)
+        return rc
+    if rc := check(site):
+        return rc
+    rendered = time.time()
+    timings = {
+        "execute_s": round(executed - start, 1),
+        "render_s": round(rendered - executed, 1),
+        "total_s": round(rendered - start, 1),
+        "only": only,
+        "size_bytes": sum(p.stat().st_size for p in site.rglob("*") if p.is_file()),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    (BUILD / "book-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    print(
+        f"book: {timings['total_s']:.0f} s in all: executing {timings['execute_s']:.0f} s "
+        f"(budget {EXECUTE_BUDGET_S:.0f} s), rendering {timings['render_s']:.0f} s (budget {RENDER_BUDGET_S:.0f} s); "
+        f"open {site / 'index.html'}"
+    )
+    over = [
+        f"{name} took {timings[key]:.0f} s, over {FAIL_FACTOR:g} x its budget of {budget:.0f} s"
+        for name, key, budget in (
+            ("executing", "execute_s", EXECUTE_BUDGET_S),
+            ("rendering", "render_s", RENDER_BUDGET_S),
+        )
+        if timings[key] > FAIL_FACTOR * budget
+    ]
+    for line in over:
+        print(f"book: {line}", file=sys.stderr)
+    return 1 if over else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["execute", "assemble", "check"])
-    parser.add_argument("--only", default=os.environ.get("NB") or None, help="only notebooks whose name contains this")
+    parser.add_argument("step", choices=["build", "execute", "assemble", "check"])
+    parser.add_argument(
+        "--only", default=os.environ.get("NB") or None, help="only notebooks whose name contains this"
+    )
     parser.add_argument("--site", type=Path, default=BUILD / "book")
+    parser.add_argument("--sphinx", default=str(ROOT / ".venv-book" / "bin" / "sphinx-build"))
     args = parser.parse_args(argv)
+    if args.step == "build":
+        return build(args.only, args.site, args.sphinx)
     if args.step == "execute":
         return execute(args.only)
     if args.step == "assemble":
