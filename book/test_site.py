@@ -22,9 +22,9 @@ from urllib.parse import unquote, urldefrag, urljoin, urlparse
 import pytest
 
 try:
-    from tests.browser_support import launch_chromium, skip_without_chromium
+    from tests.browser_support import launch_chromium, require_browser
 except ImportError:  # TEMPORARY: until issue 16's shared module is in main
-    from book._browser_support_tmp import launch_chromium, skip_without_chromium
+    from book._browser_support_tmp import launch_chromium, require_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build")).expanduser()
@@ -96,21 +96,20 @@ def base_url():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    skip_without_chromium()
+def browser_context():
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+        context, _ = launch_chromium(playwright)
+        yield context
+        context.close()
 
 
 @pytest.fixture()
-def page(browser, base_url):
+def page(browser_context, base_url):
     """A page whose every request must go to the local server (others are blocked and listed)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+    page = browser_context.new_page()
     page.remote_requests = []
     host = urlparse(base_url).netloc
 
@@ -123,7 +122,7 @@ def page(browser, base_url):
 
     page.route("**/*", route)
     yield page
-    context.close()
+    page.close()
 
 
 def _load(page, url: str):

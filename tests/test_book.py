@@ -6,6 +6,7 @@ The built site itself is tested in a browser by book/test_site.py (make test-boo
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -139,3 +140,16 @@ def test_offline_check_flags_remote_scripts_and_styles(tmp_path, capsys):
     assert book.check(tmp_path) == 1
     err = capsys.readouterr().err
     assert "cdn.example.org" in err and "fonts.example.org" in err
+
+
+def test_book_lock_pins_every_builder_package_with_hashes():
+    lock = (ROOT / "requirements-book.txt").read_text()
+    pins = dict(re.findall(r"(?m)^([A-Za-z0-9_.\-]+)==(\S+)", lock))
+    for line in (ROOT / "requirements-book.in").read_text().splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            assert name in pins, f"{name} is not in requirements-book.txt: run `make lock-book`"
+    blocks = [b for b in re.split(r"\n(?=[A-Za-z0-9])", lock) if re.match(r"[A-Za-z0-9_.\-]+==", b)]
+    assert blocks and all("--hash=sha256:" in b for b in blocks)
+    # the learner's lock does not carry the builder
+    assert "sphinx==" not in (ROOT / "requirements.txt").read_text().lower()
