@@ -153,3 +153,15 @@ def test_book_lock_pins_every_builder_package_with_hashes():
     assert blocks and all("--hash=sha256:" in b for b in blocks)
     # the learner's lock does not carry the builder
     assert "sphinx==" not in (ROOT / "requirements.txt").read_text().lower()
+
+
+def test_the_run_note_goes_right_under_the_title():
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# 03 · Title\n\nIntro text."),
+        nbformat.v4.new_code_cell("x = 1"),
+    ]
+    book.insert_note(notebook, nbformat.v4.new_markdown_cell("NOTE"))
+    assert [c.source for c in notebook.cells] == ["# 03 · Title", "NOTE", "Intro text.", "x = 1"]

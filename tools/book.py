@@ -122,7 +122,7 @@ def machine_description() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu_model": cpu, "os": platform.platform(terse=True)}
+    return {"cpu_model": cpu, "os": platform.platform(terse=True), "timezone": time.strftime("%Z")}
 
 
 def execute(only: str | None) -> int:
@@ -267,7 +267,7 @@ def split_sections(markdown: str) -> tuple[str, list[tuple[str, str]]]:
 def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: str | None) -> str:
     meta = record["results"].get("_meta", {})
     machine = record.get("machine", {})
-    when = meta.get("started", "?").replace("T", " ")
+    when = f"{meta.get('started', '?').replace('T', ' ')} {machine.get('timezone', '')}".strip()
     source_links = f"{{download}}`the notebook without outputs <{download}>`"
     if twin:
         source_links += f", {{download}}`its jupytext twin <{twin}>`"
@@ -429,20 +429,25 @@ def assemble(only: str | None) -> int:
             f"../_sources_clean/{nb.rel}",
             f"../_sources_clean/{twin.relative_to(ROOT).as_posix()}" if twin.exists() else None,
         )
-        title_at = next(
-            (
-                i
-                for i, c in enumerate(executed.cells)
-                if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
-            ),
-            -1,
-        )
-        executed.cells.insert(title_at + 1, nbformat.v4.new_markdown_cell(note))
+        insert_note(executed, nbformat.v4.new_markdown_cell(note))
         executed.metadata.pop("widgets", None)
         (SOURCE / nb.rel).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(executed, SOURCE / nb.rel)
     print(f"book: assembled {len(lesson_list)} lesson(s), {len(solution_list)} solution(s) into {SOURCE}")
     return 0
+
+
+def insert_note(notebook, note_cell) -> None:
+    """Put the note right under the page title (splitting the title cell after its ``# `` line)."""
+    for i, cell in enumerate(notebook.cells):
+        lines = cell.source.lstrip().splitlines()
+        if cell.cell_type == "markdown" and lines and lines[0].startswith("# "):
+            rest = "\n".join(lines[1:]).strip()
+            cell.source = lines[0]
+            extra = [type(note_cell)(cell_type="markdown", metadata={}, source=rest)] if rest else []
+            notebook.cells[i + 1 : i + 1] = [note_cell, *extra]
+            return
+    notebook.cells.insert(0, note_cell)
 
 
 # --- 3. checks on the built site -----------------------------------------------------------
