@@ -165,3 +165,15 @@ def test_the_run_note_goes_right_under_the_title():
     ]
     book.insert_note(notebook, nbformat.v4.new_markdown_cell("NOTE"))
     assert [c.source for c in notebook.cells] == ["# 03 · Title", "NOTE", "Intro text.", "x = 1"]
+
+
+def test_links_to_readme_sections_follow_the_section_to_its_page():
+    assert book.slug("Running a `workshop`") == "running-a-workshop"
+    site = book.Site(
+        {"README.md": "index.md"}, url=None, anchors={("README.md", "running-a-workshop"): "docs/workshop.md"}
+    )
+    text = "[the room](../README.md#running-a-workshop) and [home](../README.md)"
+    assert (
+        site.rewrite_links(text, "docs/legacy.md", "docs/legacy.md")
+        == "[the room](workshop.md#running-a-workshop) and [home](../index.md)"
+    )

@@ -224,9 +224,12 @@ def repo_ref() -> str:
 class Site:
     """The pages of the site, by repository path, and how to link between them."""
 
-    def __init__(self, pages: dict[str, str], url: str | None):
+    def __init__(
+        self, pages: dict[str, str], url: str | None, anchors: dict[tuple[str, str], str] | None = None
+    ):
         self.pages = pages  # repository path -> path of the page in the source tree
         self.url = url
+        self.anchors = anchors or {}  # (repository path, #anchor) -> page, for a split README
 
     def rewrite_links(self, text: str, origin: str, page: str) -> str:
         """Rewrite relative links in Markdown written at repository path ``origin``, now
@@ -243,7 +246,8 @@ class Site:
             if repo_path.startswith(".."):
                 return match[0]
             if repo_path in self.pages:
-                rel = os.path.relpath(self.pages[repo_path], os.path.dirname(page) or ".")
+                target_page = self.anchors.get((repo_path, anchor), self.pages[repo_path])
+                rel = os.path.relpath(target_page, os.path.dirname(page) or ".")
                 return f"[{label}]({rel}{'#' + anchor if anchor else ''})"
             if self.url:
                 kind = "tree" if (ROOT / repo_path).is_dir() else "blob"
@@ -252,6 +256,12 @@ class Site:
             return f"{label} (`{shown}` in the repository)" if label.strip("`") != shown else label
 
         return LINK.sub(fix, text)
+
+
+def slug(heading: str) -> str:
+    """The anchor of a heading, as GitHub and MyST (``myst_heading_anchors``) make it."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
 
 
 def split_sections(markdown: str) -> tuple[str, list[tuple[str, str]]]:
@@ -326,17 +336,21 @@ def assemble(only: str | None) -> int:
     )
     if solution_list:
         pages["solutions"] = "solutions/index.md"
-    site = Site(pages, url)
-
-    if SOURCE.exists():
-        shutil.rmtree(SOURCE)
-    (SOURCE / "docs").mkdir(parents=True)
-
     # README -> home page (title, intro, course table), set-up page, workshop page.
     head, sections = split_sections(readme)
     course = [s for s in sections if readme_notebook_order(s[1])]
     workshop = [s for s in sections if "workshop" in s[0].lower()]
     setup = [s for s in sections if s not in course and s not in workshop]
+    anchors = {
+        ("README.md", slug(h)): page
+        for part, page in ((course, "index.md"), (workshop, "docs/workshop.md"), (setup, "docs/setup.md"))
+        for h, _ in part
+    }
+    site = Site(pages, url, anchors)
+
+    if SOURCE.exists():
+        shutil.rmtree(SOURCE)
+    (SOURCE / "docs").mkdir(parents=True)
     records = {}
     for nb in lesson_list + solution_list:
         records[nb.rel] = json.loads(cached_paths(nb, cache_key(nb.path, deps, profile))[1].read_text())
@@ -379,11 +393,13 @@ def assemble(only: str | None) -> int:
     setup_text += [site.rewrite_links(text, "README.md", "docs/setup.md") for _, text in setup]
     (SOURCE / "docs" / "setup.md").write_text("\n".join(setup_text))
     if not (ROOT / "docs" / "workshop.md").exists():
-        text = ["# Running a workshop\n", "From the repository's README.\n"]
-        text += [
-            site.rewrite_links(re.sub(r"^## ", "## ", t), "README.md", "docs/workshop.md")
-            for _, t in workshop
-        ]
+        # one README section becomes the page (its heading the title); several go under a title
+        text = [] if len(workshop) == 1 else ["# Running a workshop\n"]
+        for _, section in workshop:
+            section = re.sub(r"^## ", "# ", section) if len(workshop) == 1 else section
+            text.append(site.rewrite_links(section, "README.md", "docs/workshop.md"))
+        if not workshop:
+            text = ["# Running a workshop\n", "The README has no workshop section yet.\n"]
         (SOURCE / "docs" / "workshop.md").write_text("\n".join(text))
     for doc in docs:
         rel = doc.relative_to(ROOT).as_posix()
