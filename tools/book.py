@@ -455,12 +455,14 @@ def assemble(only: str | None) -> int:
 
 def insert_note(notebook, note_cell) -> None:
     """Put the note right under the page title (splitting the title cell after its ``# `` line)."""
+    import nbformat
+
     for i, cell in enumerate(notebook.cells):
         lines = cell.source.lstrip().splitlines()
         if cell.cell_type == "markdown" and lines and lines[0].startswith("# "):
             rest = "\n".join(lines[1:]).strip()
             cell.source = lines[0]
-            extra = [type(note_cell)(cell_type="markdown", metadata={}, source=rest)] if rest else []
+            extra = [nbformat.v4.new_markdown_cell(rest)] if rest else []
             notebook.cells[i + 1 : i + 1] = [note_cell, *extra]
             return
     notebook.cells.insert(0, note_cell)
