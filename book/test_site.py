@@ -151,12 +151,15 @@ def _check_page(page, base_url: str, document: str) -> list[str]:
     shown = sum(1 for i in images if i["output"] and i["w"] > 0)
     if shown < expected:
         problems.append(f"{shown} of the notebook's {expected} figures shown")
-    # no error output
-    text = page.inner_text("article")
-    if TRACEBACK.search(text) or page.locator(".output.traceback, .output.error").count():
-        problems.append(
-            f"error output: {TRACEBACK.search(text)[0] if TRACEBACK.search(text) else 'traceback block'}"
-        )
+    # no error output: no traceback or exception line in a cell's output, no Sphinx error box
+    outputs = "\n".join(page.locator(".cell_output").all_inner_texts())
+    found = TRACEBACK.search(outputs) or re.search(
+        r"Traceback \(most recent call last\)", page.inner_text("article")
+    )
+    if found:
+        problems.append(f"error output: {found[0].strip()!r}")
+    if page.locator(".output.traceback, .output.error, .system-message, .problematic").count():
+        problems.append("an error block (traceback, or a Sphinx system message)")
     # maths typeset by the local MathJax
     if page.locator(".math").count():
         try:
