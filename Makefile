@@ -9,16 +9,25 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 LOCK         ?= requirements.txt
 DATA_LOCK    := requirements-data.txt
+DEV_LOCK     := requirements-dev.txt
+DEV_STAMP    := $(VENV)/.installed-dev
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
 SERVE_PORT   ?= 8000
 NAME         ?=
 PYTEST_ARGS  ?=
+# A workshop room: with COURSE_MIRROR set (the line `make serve` prints), every set-up
+# `pip install` takes the wheels from the instructor's laptop and nothing from the internet;
+# --require-hashes still checks each one against the lock.
+COURSE_MIRROR    ?=
+MIRROR_HOST      := $(firstword $(subst /, ,$(subst :, ,$(patsubst https://%,%,$(patsubst http://%,%,$(strip $(COURSE_MIRROR)))))))
+PIP_MIRROR_ARGS  := $(if $(strip $(COURSE_MIRROR)),--no-index --find-links $(patsubst %/,%,$(strip $(COURSE_MIRROR)))/wheels/ --trusted-host $(MIRROR_HOST))
+PLATFORMS        ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean book book-setup test-book lock-book
+.PHONY: help setup lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean book book-setup test-book lock-book
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -27,6 +36,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
 
 # --- set-up -----------------------------------------------------------------------------
@@ -36,9 +46,9 @@ $(PY):
 
 $(STAMP): $(LOCK) $(DATA_LOCK) pyproject.toml tools/install_kernel.py | $(PY)
 	@echo "Installing the pinned packages into $(VENV) (about a minute on a fast connection)..."
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DATA_LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes --no-deps -r $(DATA_LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --no-deps --no-build-isolation -e .
 	$(PY) tools/install_kernel.py >/dev/null
 	@touch $(STAMP)
 
@@ -51,9 +61,19 @@ lab: setup
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 test: setup
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	@$(MAKE) --no-print-directory test-book
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
+$(DEV_STAMP): $(DEV_LOCK) | $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(DEV_LOCK)
+	@touch $(DEV_STAMP)
+
+lint: setup $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-unit: setup
 	$(PY) -m pytest $(PYTEST_ARGS) tests
@@ -67,7 +87,7 @@ test-legacy:
 
 # --- data, workshop, checks, benchmarks --------------------------------------------------
 fetch: setup
-	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all)
+	$(PY) -m course_utils.fetch $(if $(NAME),$(NAME),--all) $(foreach p,$(PLATFORMS),--platform $(p))
 
 serve: setup
 	$(PY) -m course_utils.serve --port $(SERVE_PORT)
@@ -91,7 +111,7 @@ NB           ?=
 
 $(BOOK_STAMP): $(BOOK_LOCK)
 	@[ -x $(BOOK_VENV)/bin/python ] || { python=$$(tools/find_python.sh) && "$$python" -m venv $(BOOK_VENV); }
-	$(BOOK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(BOOK_LOCK)
+	$(BOOK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes -r $(BOOK_LOCK)
 	@touch $(BOOK_STAMP)
 
 book-setup: $(BOOK_STAMP)

@@ -138,7 +138,8 @@ def _check_page(page, base_url: str, document: str) -> list[str]:
     _load(page, urljoin(base_url, document))
     # figures: every image must load with a non-zero size; notebooks show all their image outputs
     page.evaluate(
-        "Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode().catch(() => null); }))"
+        "Promise.all([...document.images].map(i => {"
+        " i.loading = 'eager'; return i.decode().catch(() => null); }))"
     )
     images = page.evaluate(
         "[...document.images].map(i => ({src: i.getAttribute('src'), w: i.naturalWidth, h: i.naturalHeight,"

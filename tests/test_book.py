@@ -25,7 +25,8 @@ def _repo(tmp_path: Path, table_rows: list[str], notebooks: list[str]) -> Path:
         (tmp_path / "notebooks" / name).write_text("{}")
     rows = "\n".join(f"| {i} | [x]({row}) | y |" for i, row in enumerate(table_rows))
     (tmp_path / "README.md").write_text(
-        f"# Course\n\nSee [notebooks/b.ipynb](notebooks/b.ipynb).\n\n## The course\n\n| # | nb | m |\n|---|---|---|\n{rows}\n"
+        "# Course\n\nSee [notebooks/b.ipynb](notebooks/b.ipynb).\n\n"
+        f"## The course\n\n| # | nb | m |\n|---|---|---|\n{rows}\n"
     )
     return tmp_path
 

@@ -41,13 +41,18 @@ def test_there_are_notebooks():
 def test_notebook_has_no_outputs(notebook: Path):
     nb = nbformat.read(notebook, as_version=4)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
-    assert not dirty, f"{notebook.name}: cells {dirty} have outputs; run `jupyter nbconvert --clear-output --inplace {notebook}`"
+    assert not dirty, (
+        f"{notebook.name}: cells {dirty} have outputs; run `jupyter nbconvert --clear-output --inplace "
+        f"{notebook}`"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_twin_in_sync(notebook: Path):
     twin = notebook.with_suffix(".py")
-    assert twin.exists(), f"{notebook.name} has no jupytext twin; run `jupytext --set-formats ipynb,py:percent {notebook}`"
+    assert twin.exists(), (
+        f"{notebook.name} has no jupytext twin; run `jupytext --set-formats ipynb,py:percent {notebook}`"
+    )
     assert "format_name: percent" in twin.read_text()[:600], f"{twin.name} is not in jupytext percent format"
     from_ipynb = [(c.cell_type, c.source.strip()) for c in nbformat.read(notebook, as_version=4).cells]
     from_py = [(c.cell_type, c.source.strip()) for c in jupytext.read(twin).cells]
@@ -73,7 +78,9 @@ def test_every_direct_requirement_is_locked():
     for lock in ("requirements.txt", "requirements.universal.txt"):
         pins = _pins(ROOT / lock)
         # tensorflow-cpu and tensorflow are alternatives by platform marker
-        missing = {n for n in direct if n not in pins} - ({"tensorflow"} if lock == "requirements.txt" else set())
+        missing = {n for n in direct if n not in pins} - (
+            {"tensorflow"} if lock == "requirements.txt" else set()
+        )
         assert not missing, f"{lock} lacks {sorted(missing)}: run `make lock` / `make lock-universal`"
     assert _pins(ROOT / "requirements.txt")["vit-keras"] == "0.2.0"
 

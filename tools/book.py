@@ -189,9 +189,7 @@ def execute(only: str | None) -> int:
         ran.append((nb.rel, seconds))
         print(f"  done in {seconds:.0f} s", flush=True)
     total = time.time() - started_all
-    print(
-        f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} from {EXECUTED.relative_to(ROOT) if EXECUTED.is_relative_to(ROOT) else EXECUTED}"
-    )
+    print(f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} from {EXECUTED}")
     return 0
 
 
@@ -291,9 +289,10 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
                 f"Executed on **{when}** by `make book` in the profile **`{meta.get('profile', '?')}`** "
                 f"(`COURSE_PROFILE`) on a **{meta.get('cpus', '?')}-CPU {meta.get('machine', '?')}** machine "
                 f"({machine.get('cpu_model', 'CPU model unknown')}, {machine.get('os', '?')}), "
-                f"Python {meta.get('python', '?')}; the notebook ran in {record.get('executed_seconds', '?')} s. "
-                f"These are the values recorded in `build/results/{nb.name}.json` by that run; on your machine "
-                "the numbers that depend on timing or on the profile will differ."
+                f"Python {meta.get('python', '?')}; the notebook ran in "
+                f"{record.get('executed_seconds', '?')} s. These are the values recorded in "
+                f"`build/results/{nb.name}.json` by that run; on your machine the numbers that depend "
+                "on timing or on the profile will differ."
             ),
             "",
             (
@@ -555,7 +554,8 @@ def build(only: str | None, site: Path, sphinx: str) -> int:
     (BUILD / "book-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     print(
         f"book: {timings['total_s']:.0f} s in all: executing {timings['execute_s']:.0f} s "
-        f"(budget {EXECUTE_BUDGET_S:.0f} s), rendering {timings['render_s']:.0f} s (budget {RENDER_BUDGET_S:.0f} s); "
+        f"(budget {EXECUTE_BUDGET_S:.0f} s), rendering {timings['render_s']:.0f} s "
+        f"(budget {RENDER_BUDGET_S:.0f} s); "
         f"open {site / 'index.html'}"
     )
     over = [
