@@ -110,6 +110,9 @@ def browser_context():
 def page(browser_context, base_url):
     """A page whose every request must go to the local server (others are blocked and listed)."""
     page = browser_context.new_page()
+    # local static files, but a shared 2-core machine under load can take longer than
+    # Playwright's default 30 s to fire `load` (seen at load average 19)
+    page.set_default_timeout(120_000)
     page.remote_requests = []
     host = urlparse(base_url).netloc
 
