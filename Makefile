@@ -40,7 +40,7 @@ PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(P
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean
+.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean book book-setup test-book lock-book
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -51,6 +51,7 @@ help:
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
 	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
+	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
 	@echo "Lock for this machine: $(if $(LOCK),$(LOCK) (chosen by $(LOCK_FROM)),none: see tools/check_platform.sh)"
 
 # --- set-up -----------------------------------------------------------------------------
@@ -95,6 +96,7 @@ reset:
 test: setup test-tools
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
+	@$(MAKE) --no-print-directory test-book
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
@@ -142,6 +144,35 @@ doctor: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# --- the website (tools/book.py) --------------------------------------------------------
+# Its builder (Sphinx, myst-nb, sphinx-book-theme, MathJax) lives in its own venv from its own
+# hashed lock, so it never touches the learner's pins. Notebooks are executed in the course
+# kernel into build/executed/ (a cache keyed by notebook, course_utils, locks and profile:
+# unchanged notebooks are not executed again), then Sphinx renders with execution off and
+# warnings as errors (a broken cross-reference fails the build).
+BOOK_VENV    := .venv-book
+BOOK_STAMP   := $(BOOK_VENV)/.installed
+BOOK_LOCK    := requirements-book.txt
+NB           ?=
+
+$(BOOK_STAMP): $(BOOK_LOCK)
+	@[ -x $(BOOK_VENV)/bin/python ] || { python=$$(tools/find_python.sh) && "$$python" -m venv $(BOOK_VENV); }
+	$(BOOK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes -r $(BOOK_LOCK)
+	@touch $(BOOK_STAMP)
+
+book-setup: $(BOOK_STAMP)
+
+book: setup book-setup
+	NB="$(NB)" $(PY) tools/book.py build --sphinx $(BOOK_VENV)/bin/sphinx-build
+
+# The site in a real browser (Playwright + Debian Chromium): every page loads, figures
+# show, no error output, sidebar and internal links all resolve.
+test-book: book
+	$(PY) -m pytest $(PYTEST_ARGS) book/test_site.py
+
+lock-book:
+	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements-book.txt requirements-book.in
 
 # --- maintenance --------------------------------------------------------------------------
 # Re-lock with uv (in .venv): existing pins are kept unless UV_ARGS=--upgrade. requirements.txt
