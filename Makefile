@@ -27,7 +27,7 @@ PLATFORMS        ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench bench-predict lock lock-universal sync-notebooks clean
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -36,6 +36,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make bench-predict  the doctor's predicted notebook times vs the last make test"
 	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 
 # --- set-up -----------------------------------------------------------------------------
@@ -95,6 +96,10 @@ doctor: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# the doctor's predicted notebook times against the last `make test` (build/budget.json)
+bench-predict: setup
+	$(PY) -m benchmarks.predict
 
 # --- maintenance --------------------------------------------------------------------------
 lock:
