@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     from course_utils.paths import build_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=Path, default=None, help="a test run's budget.json (default: build/)")
+    parser.add_argument(
+        "--budget", type=Path, default=None, help="a test run's budget.json (default: build/)"
+    )
     parser.add_argument(
         "--use-run-probe", action="store_true", help="use the probe stored in budget.json, not a fresh one"
     )
@@ -84,13 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     if not doctor.reference_parts(reference):
         print(
             "course_utils/reference_times.json has no times for the current probe: on the reference "
-            "machine, run `make test`, then `python -m course_utils.doctor --write-reference build/budget.json`."
+            "machine, run `make test`, then "
+            "`python -m course_utils.doctor --write-reference build/budget.json`."
         )
         return 2
     if args.use_run_probe:
         probe = (budget.get("speed") or {}).get("probe")
         if not probe:
-            print(f"{budget_path} holds no probe (written before the probe was stored): drop --use-run-probe.")
+            print(f"{budget_path} holds no probe (written before the probe was stored): drop --use-run-probe")
             return 2
         source = f"the probe stored in {budget_path}"
     else:

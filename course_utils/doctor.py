@@ -541,9 +541,7 @@ def busy_reasons(probe: dict, reference: dict | None = None) -> list[str]:
     if ref_share and (reference or {}).get("cpus") == probe.get("cpus"):
         share = cpu_share(probe)
         if share < BUSY_CPU_SHARE * ref_share:
-            reasons.append(
-                f"the probe got {share:.2f} CPU seconds per second, the reference {ref_share:.2f}"
-            )
+            reasons.append(f"the probe got {share:.2f} CPU seconds per second, the reference {ref_share:.2f}")
     return reasons
 
 
@@ -628,7 +626,8 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
                 "CPU probe",
                 "ok",
                 f"{parts_text} on {cpus} CPUs (best of several runs), vs the reference machine "
-                f"({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the reference times",
+                f"({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the reference "
+                "times",
             )
         )
     if reasons:

@@ -303,7 +303,7 @@ def test_doctor_cpu_probe_runs_a_real_workload(tmp_path, monkeypatch):
     assert set(probe["parts"]) == set(doctor.PROBE_PARTS)
     for part in probe["parts"].values():
         assert len(part["wall"]) == len(part["cpu"]) == 2
-        assert all(0 < s for s in part["wall"])
+        assert all(s > 0 for s in part["wall"])
     timed = sum(sum(p["wall"]) for p in probe["parts"].values()) + sum(probe["warmup"].values())
     assert timed < elapsed  # the child's timings fit inside the time the parent waited
     assert doctor.read_saved_probe() == probe  # saved for the budget report

@@ -18,7 +18,7 @@ from tests import budget
 
 
 def fake_probe(best: dict[str, float], spread: float = 1.0, cpu_per_wall: float = 1.5, others=0.0, cpus=2):
-    """A probe result whose parts have the given best seconds; the other repetitions ``spread`` times slower."""
+    """A probe result with these best seconds per part; its other repetitions ``spread`` times slower."""
     parts = {}
     for name, seconds in best.items():
         walls = [seconds * spread, seconds, seconds * spread, seconds * spread, seconds * spread]
@@ -58,7 +58,9 @@ def test_idle_and_busy_classification():
     spread = fake_probe(REF_PARTS, spread=1.6)
     assert any("text part" in r and "1.60x" in r for r in doctor.busy_reasons(spread, REFERENCE))
     loaded = fake_probe(REF_PARTS, others=52.0)  # e.g. one CPU burner on a 2-CPU machine
-    assert doctor.busy_reasons(loaded, REFERENCE) == ["other programs used 52 % of the CPUs just before the probe"]
+    assert doctor.busy_reasons(loaded, REFERENCE) == [
+        "other programs used 52 % of the CPUs just before the probe"
+    ]
     starved = fake_probe(REF_PARTS, cpu_per_wall=0.9)  # 0.9 < 0.7 * 1.5 CPU seconds per second
     assert "CPU seconds per second" in doctor.busy_reasons(starved, REFERENCE)[0]
     # the CPU share is only compared between machines with as many CPUs
@@ -115,7 +117,14 @@ def test_budget_report_shows_normalised_seconds(monkeypatch):
     slow = fake_probe({k: 2 * v for k, v in REF_PARTS.items()})
     speed = budget.speed_of_this_machine(REFERENCE, probe=slow)
     assert speed["factor"] == pytest.approx(2.0) and speed["busy_reasons"] == []
-    rows = [{"notebook": "notebooks/01_a.ipynb", "seconds": 150.0, "normalised_seconds": None, "peak_memory_mib": 900}]
+    rows = [
+        {
+            "notebook": "notebooks/01_a.ipynb",
+            "seconds": 150.0,
+            "normalised_seconds": None,
+            "peak_memory_mib": 900,
+        }
+    ]
     rows[0]["normalised_seconds"] = budget.normalised(150.0, speed["factor"])
     assert rows[0]["normalised_seconds"] == 75.0
     lines = budget.budget_table(rows, speed)
