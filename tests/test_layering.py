@@ -55,6 +55,7 @@ LAYERS = {
     "course_utils.fetch": "tools",
     "course_utils.pretrain": "tools",
     "course_utils.serve": "tools",
+    "course_utils.wheels": "tools",
 }
 
 # Standard-library and third-party modules that mean files, network or a command line:
