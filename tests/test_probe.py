@@ -149,3 +149,12 @@ def test_benchmark_compares_prediction_with_reality():
     assert result["share_within"] == pytest.approx(2 / 3)
     table = "\n".join(bench_predict.format_table(result))
     assert "within +-30%: 2 of 3 (67%)" in table
+
+
+def test_a_probe_that_times_out_is_a_busy_machine_not_a_broken_setup(monkeypatch):
+    def too_slow(*args, **kwargs):
+        raise doctor.subprocess.TimeoutExpired("python", 300)
+
+    monkeypatch.setattr(doctor, "cpu_probe", too_slow)
+    checks, table = doctor.check_cpu(REFERENCE)
+    assert checks[0].status == "note" and "did not finish within 300 s" in checks[0].detail and table == []
