@@ -42,7 +42,7 @@ fails on a module missing from its table: a new module must be classified there)
 **tools** -- command-line tools; may use everything; no lesson or data module imports them:
 
 * ``doctor``, ``fetch``, ``serve``, ``pretrain``; ``wheels`` (the room's wheelhouse, used by
-  ``fetch`` and ``serve``)
+  ``fetch`` and ``serve``); ``provision`` (the default data, the data step of ``make setup``)
 
 The tools and the data layer stay at the top level (``course_utils.fetch``, not
 ``course_utils.tools.fetch``): the Makefile, README, tests and learners' muscle memory call

@@ -66,7 +66,10 @@ class RemoteFile:
 
 
 FASHION_MNIST_ORIGIN = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com"
-FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_DEBIAN_DIR = Path(
+    os.environ.get("COURSE_DEBIAN_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+)
+"""Where the Debian package dataset-fashion-mnist puts its files (tests point the variable elsewhere)."""
 _FASHION = {
     # file: (official .gz md5, sha256 of the decompressed IDX bytes, decompressed size)
     "train-images-idx3-ubyte.gz": (

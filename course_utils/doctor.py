@@ -47,7 +47,7 @@ from course_utils.profile import PROFILE
 
 KERNEL_NAME = "transformers-course"
 KEY_PACKAGES = ("tensorflow", "keras", "vit-keras", "numpy", "jupyterlab", "nbval", "jupytext", "pooch")
-LOCK_FILES = ("requirements.txt", "requirements.universal.txt")
+LOCK_FILES = ("requirements.txt", "requirements.universal.txt", "requirements-vit.txt")
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_times.json"
 NOTEBOOK_BUDGET_S = 180.0  # the course's per-notebook budget on 2 cores (see tests/budget.py)
 MIN_FREE_BYTES = 1 << 30  # below 1 GiB free in the cache folder, something will fail soon
@@ -70,15 +70,21 @@ class Check:
 
 
 def check_python(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) -> Check:
+    """3.11.5+ (what CI here tests), 3.12 and 3.13 are supported (see tools/find_python.sh)."""
     version = ".".join(str(v) for v in version_info[:3])
-    if tuple(version_info[:2]) == (3, 11) and version_info[2] >= 5:
+    minor = tuple(version_info[:2])
+    if minor == (3, 11) and version_info[2] >= 5:
         return Check("Python", "ok", f"{version} ({sys.executable})")
+    if minor in ((3, 12), (3, 13)):
+        return Check(
+            "Python", "ok", f"{version} ({sys.executable}); supported, but CI so far tests 3.11 only"
+        )
     return Check(
         "Python",
         "problem",
-        f"{version} ({sys.executable}); the course needs 3.11 (3.11.5 or newer)",
-        "install Python 3.11 (vit-keras 0.2.0 requires <3.12), delete .venv, and run `make setup`; "
-        "`tools/find_python.sh` says how to get it on your system",
+        f"{version} ({sys.executable}); the course needs 3.11 (3.11.5 or newer), 3.12 or 3.13",
+        "install one of them (TensorFlow 2.21 has no wheels for other versions), delete .venv, and run "
+        "`make setup`; `tools/find_python.sh` says how to get one on your system",
     )
 
 

@@ -54,6 +54,7 @@ LAYERS = {
     "course_utils.doctor": "tools",
     "course_utils.fetch": "tools",
     "course_utils.pretrain": "tools",
+    "course_utils.provision": "tools",
     "course_utils.serve": "tools",
     "course_utils.wheels": "tools",
 }

