@@ -40,7 +40,7 @@ PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(P
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean book book-setup test-book lock-book
+.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench bench-predict lock check-locks sync-notebooks clean book book-setup test-book lock-book
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -50,6 +50,7 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make bench-predict  the doctor's predicted notebook times vs the last make test"
 	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
 	@echo "Lock for this machine: $(if $(LOCK),$(LOCK) (chosen by $(LOCK_FROM)),none: see tools/check_platform.sh)"
@@ -173,6 +174,10 @@ test-book: book
 
 lock-book:
 	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements-book.txt requirements-book.in
+
+# the doctor's predicted notebook times against the last `make test` (build/budget.json)
+bench-predict: setup
+	$(PY) -m benchmarks.predict
 
 # --- maintenance --------------------------------------------------------------------------
 # Re-lock with uv (in .venv): existing pins are kept unless UV_ARGS=--upgrade. requirements.txt
