@@ -97,7 +97,6 @@ reset:
 test: setup test-tools
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
-	@$(MAKE) --no-print-directory test-book
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
