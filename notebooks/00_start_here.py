@@ -28,6 +28,7 @@
 # | 02 | positional encoding | Attention ignores order. How do positions give it back? |
 # | 03 | multi-head attention | What exactly does `MultiHeadAttention` compute, and at what cost? |
 # | 04 | Transformer text classifier | Does a small Transformer beat an LSTM and TF-IDF on movie reviews? |
+# | 05 | Pretrained text Transformers | Is BERT the seed's block, and how much do pretrained features help with few labels? |
 # | 06 | ViT anatomy | How does an image become a sequence, and how data-hungry is a ViT? |
 # | 07 | ViT transfer learning | How much do pretrained weights help with a handful of labels? |
 # | 08 | ViT attention maps | What do attention maps show, and what do they not prove? |
@@ -51,7 +52,8 @@
 # * **Since then**, Transformers detect objects (bounding boxes, e.g. DETR), segment
 #   images, and connect text and images (text-to-image generation, image captioning).
 #
-# This course follows that path: notebooks 01-04 the original Transformer for text,
+# This course follows that path: notebooks 01-05 Transformers for text (the original
+# Transformer built from scratch, then a pretrained BERT-family model in the same layers),
 # notebooks 06-08 the Vision Transformer. Everything runs with Keras 3 on TensorFlow, and
 # `vit-keras` for pretrained ViTs.
 
