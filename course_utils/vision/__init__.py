@@ -47,7 +47,8 @@ from course_utils.vision.tiny_vit import (
     TINY_VIT_NAME,
     build_tiny_vit,
 )
-from course_utils.vision.transfer import build_transfer_model, has_top, remember_start, remove_top, seed_head
+from course_utils.training import remember_start  # used by notebooks 06 and 07 as vision.remember_start
+from course_utils.vision.transfer import build_transfer_model, has_top, remove_top, seed_head
 from course_utils.vision.weights import (
     WEIGHTS_DIR,
     card_path,
