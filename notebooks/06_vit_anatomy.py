@@ -563,7 +563,8 @@ for n in sizes:
         start = time.perf_counter()
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         history = model.fit(train_ds, steps_per_epoch=check_every, epochs=max_steps // check_every, shuffle=False,
-                            validation_data=(val_images, val_labels), callbacks=[stop], verbose=0).history
+                            validation_data=(val_images, val_labels), validation_batch_size=n_val,  # one batch per check
+                            callbacks=[stop], verbose=0).history
         scores = vision.predict_in_batches(model, test_images)
         accuracy = float(np.mean(np.argmax(scores, axis=-1) == test_labels))
         epochs = check_every * batch_size / n * np.arange(1, len(history["val_loss"]) + 1)  # passes over the n images
