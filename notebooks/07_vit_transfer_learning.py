@@ -357,9 +357,10 @@ check_transfer_model(build_transfer_model);
 # Each size is drawn twice (different labelled images; the larger draws contain the smaller)
 # and tested on 1,000 target test images (200 per class). These are the default profile's
 # numbers (printed below); `COURSE_PROFILE=full` draws more, tests on more images and adds
-# sizes. Every model is compiled once and restarted from the same starting point before each
-# run (`vision.remember_start`): recompiling would trace the training step again, seconds per
-# model on a CPU.
+# sizes. Every model is compiled once and restarted before each run (`vision.remember_start`):
+# recompiling would trace the training step again, seconds per model on a CPU. From scratch and
+# fine-tuning even share one compiled model (the same architecture, all of it trainable), which
+# gets the right start weights and learning rate before each run.
 
 # %%
 sizes = course_utils.pick(default=[5, 25, 100], full=[5, 10, 25, 100, 400])
@@ -389,26 +390,37 @@ def compile_with(model, learning_rate):
     return model
 
 
-# 1. from scratch: the same model with random weights, everything trainable
-random_backbone = vision.build_tiny_vit(include_top=False, name="vit-random-init")
-from_scratch = vision.build_transfer_model(random_backbone, 5)
-random_backbone.trainable = True
-compile_with(from_scratch, 1e-3)
+# 1. from scratch: the same model with random weights, everything trainable (its random start is kept here)
+random_start = [w.numpy() for w in vision.build_transfer_model(vision.build_tiny_vit(include_top=False, name="vit-random-init"), 5).weights]
 
 # 2. feature extraction: the pretrained backbone, frozen; its head trained alone on cached features
 frozen_backbone = vision.load_tiny_vit(include_top=False)
 feature_extraction = vision.build_transfer_model(frozen_backbone, 5)  # frozen backbone + the seed's head ("classifier")
 head_only = compile_with(keras.Sequential([keras.Input((64,)), feature_extraction.get_layer("classifier")]), 1e-3)
 
-# 3. fine-tuning: a second copy, unfrozen, low learning rate; each run starts from feature extraction's result
+# 3. fine-tuning: a second copy of the pretrained model, unfrozen; each run starts from feature extraction's result at a
+#    10x lower learning rate.
+# From scratch trains the same architecture, everything trainable, so both use this one compiled model (one traced
+# training step instead of two): before each run it gets its start weights and its learning rate.
 tuned_backbone = vision.load_tiny_vit(include_top=False)
-fine_tuning = vision.build_transfer_model(tuned_backbone, 5)
+whole_model = vision.build_transfer_model(tuned_backbone, 5)
 tuned_backbone.trainable = True
-compile_with(fine_tuning, 1e-4)
+compile_with(whole_model, 1e-3)
 
-restart = {name: vision.remember_start(model)
-           for name, model in (("from scratch", from_scratch), ("head", head_only), ("fine-tuning", fine_tuning))}
-methods = {"from scratch": from_scratch, "feature extraction": feature_extraction, "fine-tuning": fine_tuning}
+restart = {"whole model": vision.remember_start(whole_model), "head": vision.remember_start(head_only)}
+
+
+def start_run(weights_from, learning_rate):
+    """Fresh optimizer state, the given start weights and learning rate for the whole model."""
+    restart["whole model"]()
+    for weight, value in zip(whole_model.weights, weights_from):
+        assert weight.shape == value.shape
+        weight.assign(value)
+    whole_model.optimizer.learning_rate = learning_rate  # assigns the optimizer's variable: no new trace
+    assert np.isclose(float(whole_model.optimizer.learning_rate), learning_rate)
+
+
+methods = {"from scratch": whole_model, "feature extraction": feature_extraction, "fine-tuning": whole_model}
 for name, model in methods.items():
     trainable = sum(int(np.prod(w.shape)) for w in (head_only if name == "feature extraction" else model).trainable_weights)
     print(f"{name:>18}: {trainable:>7,} trainable of {model.count_params():,} parameters")
@@ -431,13 +443,6 @@ def fit_to_plateau(model, data, validation, every, limit):
                      callbacks=[stop], shuffle=False, verbose=0).history
 
 
-def copy_weights(source, target):
-    """Start fine-tuning where feature extraction ended (same architecture, weight by weight)."""
-    for target_weight, source_weight in zip(target.weights, source.weights):
-        assert target_weight.shape == source_weight.shape
-        target_weight.assign(source_weight)
-
-
 # %%
 correct = {name: [[None] * len(sizes) for _ in range(draws)] for name in methods}
 steps_used = {name: np.zeros((draws, len(sizes)), dtype=int) for name in methods}
@@ -452,9 +457,9 @@ for draw in range(draws):
         start = time.perf_counter()
         histories = {}
 
-        restart["from scratch"]()
-        histories["from scratch"] = fit_to_plateau(from_scratch, train_ds, (val_images, val_labels), check_every, max_steps)
-        correct["from scratch"][draw][j] = correct_of(vision.predict_in_batches(from_scratch, test_images))
+        start_run(random_start, 1e-3)
+        histories["from scratch"] = fit_to_plateau(whole_model, train_ds, (val_images, val_labels), check_every, max_steps)
+        correct["from scratch"][draw][j] = correct_of(vision.predict_in_batches(whole_model, test_images))
 
         restart["head"]()
         features = vision.predict_in_batches(frozen_backbone, vision.prepare_images(images[..., np.newaxis], 28))
@@ -467,10 +472,9 @@ for draw in range(draws):
             print(f"frozen model on images vs head on cached features: max abs difference {whole_model_gap:.1e}")
             assert whole_model_gap < 1e-5
 
-        restart["fine-tuning"]()  # fresh optimizer state...
-        copy_weights(feature_extraction, fine_tuning)  # ...and feature extraction's weights
-        histories["fine-tuning"] = fit_to_plateau(fine_tuning, train_ds, (val_images, val_labels), check_every, max_steps)
-        correct["fine-tuning"][draw][j] = correct_of(vision.predict_in_batches(fine_tuning, test_images))
+        start_run(feature_extraction.weights, 1e-4)  # start where feature extraction ended, 10x lower learning rate
+        histories["fine-tuning"] = fit_to_plateau(whole_model, train_ds, (val_images, val_labels), check_every, max_steps)
+        correct["fine-tuning"][draw][j] = correct_of(vision.predict_in_batches(whole_model, test_images))
 
         for name, history in histories.items():
             every = head_check_every if name == "feature extraction" else check_every
