@@ -18,7 +18,7 @@ PYTEST_ARGS  ?=
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean
+.PHONY: help setup lab test test-unit test-notebooks test-legacy fetch serve doctor bench lock lock-universal sync-notebooks clean progress slides schedule
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -27,6 +27,8 @@ help:
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make progress [NOTEBOOKS=dir]   every exercise's status (passed / not yet / not attempted / error)"
+	@echo "make slides [NB=03]   reveal.js decks of the lessons' key figures and asserts in build/slides/"
 
 # --- set-up -----------------------------------------------------------------------------
 $(PY):
@@ -75,6 +77,26 @@ doctor: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# --- workshop kit (docs/workshop.md) ----------------------------------------------------
+NOTEBOOKS ?= notebooks
+NB        ?=
+REVEAL    := build/vendor/node_modules/reveal.js/dist/reveal.js
+REVEAL_VERSION := 4.6.1
+
+progress: setup
+	@$(PY) -m course_utils.progress --notebooks $(NOTEBOOKS)
+
+# reveal.js from the npm registry once (into build/vendor/); after that the build is offline.
+$(REVEAL):
+	@command -v npm >/dev/null || { echo "make slides needs npm once, to fetch reveal.js (e.g. apt-get install npm)"; exit 1; }
+	npm install --no-save --no-audit --no-fund --prefix build/vendor reveal.js@$(REVEAL_VERSION)
+
+slides: setup $(REVEAL)
+	$(PY) -m course_utils.slides $(NB)
+
+schedule: setup
+	$(PY) -m course_utils.workshop schedule
 
 # --- maintenance --------------------------------------------------------------------------
 lock:

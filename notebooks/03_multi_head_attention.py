@@ -156,7 +156,7 @@ plt.show()
 # variance back to 1 for every `d_k`. We measure all three quantities for random queries and
 # keys (64 keys per query), with and without the scaling.
 
-# %%
+# %% tags=["slide"]
 rng = np.random.default_rng(0)
 dims = [4, 16, 64, 256, 1024]
 n_queries, n_keys = 500, 64
@@ -298,7 +298,7 @@ plt.show()
 # and the heads (Keras: `use_causal_mask=True`). The test: change the last three words; with
 # the causal mask, the outputs of the earlier positions do not move.
 
-# %%
+# %% tags=["slide"]
 T = len(sentence)
 causal = np.tril(np.ones((T, T), dtype=bool))
 changed = embed(sentence[:-3] + ["boring", "dull", "mess"])

@@ -348,7 +348,7 @@ runs["TF-IDF 1-2 grams + logistic regression"] = dict(
     parameters=int(tfidf[-1].coef_.size + tfidf[-1].intercept_.size), seconds_per_epoch=tfidf_seconds, best_epoch=None,
     val_accuracy=tfidf.score(reviews.x_val, y_val))
 
-# %%
+# %% tags=["slide"]
 table = pd.DataFrame([{k: v for k, v in run.items() if k not in ("history", "keras_model")} for run in runs.values()]).set_index("model")
 table = table.drop(columns="val_accuracy").sort_values("test_accuracy", ascending=False)
 display(table.style.format({"test_accuracy": "{:.1%}", "parameters": "{:,}", "seconds_per_epoch": "{:.1f}"}))
@@ -367,7 +367,7 @@ course_utils.record("transformer_minus_baseline", gaps)
 for name, gap in gaps.items():
     print(f"Transformer (seed) vs {name}: {100 * gap:+.1f} points")
 
-# %%
+# %% tags=["slide"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
 for i, (name, run) in enumerate((n, r) for n, r in runs.items() if "history" in r):
     epochs = np.arange(1, len(run["history"]["accuracy"]) + 1)

@@ -88,7 +88,7 @@ course_utils.record("backbone", info.name);
 # tiny ViT: its pretrained classifier is exactly the `head` Dense layer applied to the
 # features of the topless model.
 
-# %%
+# %% tags=["slide"]
 data = load_fashion_mnist()
 print(data.info)
 classifier = cv.load_tiny_vit(include_top=True)  # the 5-class source classifier, as pretrained
@@ -394,7 +394,7 @@ course_utils.record("transfer", {"images_per_class": sizes, "draws": draws, "ste
                                  **{name: values.tolist() for name, values in mean.items()},
                                  "gain_over_scratch": {name: g.tolist() for name, g in gain.items()}});
 
-# %%
+# %% tags=["slide"]
 fig, ax = plt.subplots(figsize=(7, 4.2))
 for (name, values), marker in zip(results.items(), ["s", "o", "^"]):
     line, = ax.plot(sizes, 100 * mean[name], marker=marker, label=f"{name} (mean of {draws} draws)")

@@ -1,0 +1,436 @@
+"""Every exercise's status in one table: ``python -m course_utils.progress`` (``make progress``).
+
+For each lesson that has a checker (``course_utils/checks/lessonNN.py``: its ``EXERCISE``
+name and its ``check_*`` function), this reads the learner's notebook ``NN_*.ipynb``, finds
+the code cell that defines the exercise (``def EXERCISE`` or ``class EXERCISE``), and runs
+that cell and the checker in a clean Python process, offline, with a time limit. The rest of
+the notebook is never executed (no data loading, no training).
+
+Which cells run, the rule: the exercise's own cell, preceded by the statements of the cells
+above it that are ``import`` statements or constants (``N_HEADS = 4``, literal values only)
+*and* define a name the exercise's cell uses. Anything else the exercise needs from the
+notebook is reported as an error naming the missing name.
+
+Statuses: ``passed``, ``not yet`` (with the checker's hint), ``not attempted`` (the
+``raise NotImplementedError  # your code here`` stub is still there) and ``error`` (no
+notebook, a syntax error, an exception while defining the exercise, the time limit), each
+with a one-line explanation. The command never fails because of learner code: it exits 0
+whatever the statuses (2 only for a wrong command line).
+
+Examples::
+
+    python -m course_utils.progress                          # the notebooks/ of this checkout
+    python -m course_utils.progress --notebooks handed_in/ana --json ana.json
+    python -m course_utils.progress --room handed_in/*.json  # a room's JSON files in one table
+
+Layer: tools (a command-line tool; lessons never import it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import getpass
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from course_utils.paths import REPO_ROOT
+
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+DEFAULT_TIMEOUT = 30.0
+STATUSES = ("passed", "not yet", "not attempted", "error")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One row of the checks table: lesson ``"01"``, exercise name, checker module and name."""
+
+    lesson: str
+    name: str
+    checker_module: str
+    checker: str
+
+
+@dataclass
+class Row:
+    """One line of the progress table."""
+
+    lesson: str
+    exercise: str
+    status: str
+    hint: str
+    solution: str
+    notebook: str = ""
+    seconds: float = 0.0
+
+
+# --- the exercises, derived from the checkers (never listed here) ----------------------------
+def exercises(checks_dir: Path = CHECKS_DIR) -> list[Exercise]:
+    """Each ``checks/lessonNN.py``'s ``EXERCISE`` and its ``check_*`` name (from ``__all__``).
+
+    Read with ``ast``, so listing the exercises imports neither the checkers nor TensorFlow.
+    """
+    found = []
+    for path in sorted(checks_dir.glob("lesson[0-9][0-9].py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        values: dict[str, object] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+        exercise = values.get("EXERCISE")
+        checkers = [name for name in values.get("__all__", []) if str(name).startswith("check_")]
+        if not isinstance(exercise, str) or len(checkers) != 1:
+            raise ValueError(f"{path}: a lesson checker needs EXERCISE = '<name>' and one check_* in __all__")
+        lesson = path.stem.removeprefix("lesson")
+        found.append(Exercise(lesson, exercise, f"course_utils.checks.{path.stem}", checkers[0]))
+    return found
+
+
+# --- reading a notebook ----------------------------------------------------------------------
+def find_notebook(folder: Path, lesson: str) -> Path | None:
+    """The learner's notebook for a lesson: ``NN_*.ipynb`` in ``folder`` (the shipped name
+    first; otherwise the most recently saved match, e.g. ``01_rnn_limitations-Copy1.ipynb``)."""
+    matches = [p for p in folder.glob(f"{lesson}_*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+    if not matches:
+        return None
+    shipped = {p.name for p in (REPO_ROOT / "notebooks").glob(f"{lesson}_*.ipynb")}
+    for path in sorted(matches):
+        if path.name in shipped:
+            return path
+    return max(matches, key=lambda p: p.stat().st_mtime)
+
+
+_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+
+
+def python_source(cell_source: str) -> str:
+    """A cell's code as plain Python: IPython magics and shell lines (``%time``, ``!pip``)
+    become comments, so line numbers stay those the learner sees."""
+    return "\n".join(_MAGIC.sub(r"\1pass  # \2", line) for line in cell_source.splitlines())
+
+
+def _defines(tree: ast.Module, name: str) -> bool:
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name
+        for node in tree.body
+    )
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {alias.asname or alias.name for alias in node.names}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id}
+    return set()
+
+
+def _is_setup(node: ast.stmt) -> bool:
+    """An import, or an assignment of a literal constant (cheap, no side effects)."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        try:
+            ast.literal_eval(node.value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+@dataclass
+class Extracted:
+    """What runs for one exercise: the setup lines and the exercise's cell."""
+
+    setup: str
+    cell: str
+    cell_number: int  # 1-based, counting every cell of the notebook as Jupyter shows them
+    syntax_error: str = ""
+
+
+def extract(notebook: Path, name: str) -> Extracted | None:
+    """The cell defining ``name`` and the setup statements it needs (see the module's rule).
+
+    A cell that does not parse cannot be searched with ``ast``: one whose text contains
+    ``def name`` / ``class name`` is returned with its syntax error.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    pattern = re.compile(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", re.MULTILINE)
+    earlier: list[tuple[str, ast.Module]] = []
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        source = python_source(cell.source)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            if pattern.search(source):
+                where = f"line {exc.lineno}: {(exc.text or '').strip()}" if exc.lineno else ""
+                return Extracted("", source, number, f"syntax error in cell {number}, {where} ({exc.msg})")
+            continue
+        if _defines(tree, name):
+            used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+            setup = [
+                ast.get_source_segment(src, node)
+                for src, mod in earlier
+                for node in mod.body
+                if _is_setup(node) and _bound_names(node) & used
+            ]
+            return Extracted("\n".join(s for s in setup if s), source, number)
+        earlier.append((source, tree))
+    return None
+
+
+def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> str:
+    """Where the reference solution is, e.g. ``solutions/01_rnn_limitations_solutions.ipynb (def rnn_forward)``."""
+    solutions_dir = solutions_dir or REPO_ROOT / "solutions"
+    kind = "class" if exercise.name[:1].isupper() else "def"
+    for path in sorted(solutions_dir.glob(f"{exercise.lesson}_*_solutions.ipynb")):
+        try:
+            shown = path.relative_to(REPO_ROOT)
+        except ValueError:
+            shown = path
+        return f"{shown} ({kind} {exercise.name})"
+    return "(no solution notebook found)"
+
+
+# --- running one exercise in a clean process --------------------------------------------------
+_WORKER = r'''
+import json, linecache, socket, sys, traceback
+
+spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
+out_path = sys.argv[2]
+
+
+def report(status, hint):
+    with open(out_path, "w", encoding="utf-8") as out:
+        json.dump({"status": status, "hint": hint}, out)
+    sys.exit(0)
+
+
+def refuse(*args, **kwargs):
+    raise OSError("course_utils.progress runs exercises offline: no network")
+
+
+socket.socket.connect = refuse  # offline, whatever the learner's code or a library tries
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+
+
+def run(source, label):
+    linecache.cache[label] = (len(source), None, source.splitlines(True), label)  # tracebacks show the line
+    exec(compile(source, label, "exec"), namespace)
+
+
+def learner_line(exc, label):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == label]
+    return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
+
+
+namespace = {"__name__": "__main__"}
+cell_label = f"cell {spec['cell_number']}"
+try:
+    run(spec["setup"], "imports from the cells above")
+except Exception as exc:
+    report("error", f"the imports the exercise needs failed: {type(exc).__name__}: {exc}")
+try:
+    run(spec["cell"], cell_label)
+except SyntaxError as exc:
+    report("error", f"syntax error in {cell_label}, line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})")
+except NameError as exc:
+    report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}{learner_line(exc, cell_label)}. "
+                    "Progress runs only the exercise's cell and the imports above it: define it in the exercise's cell.")
+except Exception as exc:
+    report("error", f"{cell_label} raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
+learner = namespace.get(spec["name"])
+if learner is None:
+    report("error", f"{cell_label} did not define {spec['name']}")
+
+import importlib
+
+checker = getattr(importlib.import_module(spec["checker_module"]), spec["checker"])
+try:
+    result = checker(learner, verbose=False)
+except Exception as exc:  # a checker should not raise; say so rather than crash the table
+    report("error", f"the checker raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
+if not result.attempted:
+    report("not attempted", result.hint)
+report("passed" if result.passed else "not yet", result.hint)
+'''
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def run_exercise(exercise: Exercise, notebook: Path | None, timeout: float = DEFAULT_TIMEOUT) -> Row:
+    """Check one exercise of one notebook in a fresh Python process (never raises)."""
+    start = time.perf_counter()
+    row = Row(exercise.lesson, exercise.name, "error", "", solution_location(exercise),
+              str(notebook) if notebook else "")
+    if notebook is None:
+        row.hint = f"no notebook {exercise.lesson}_*.ipynb in this folder"
+        return row
+    try:
+        extracted = extract(notebook, exercise.name)
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is a row, not a crash
+        row.hint = f"cannot read {notebook.name}: {type(exc).__name__}: {exc}"
+        return row
+    if extracted is None:
+        kind = "class" if exercise.name[:1].isupper() else "def"
+        row.hint = f"no code cell defines `{kind} {exercise.name}` (deleted or renamed?)"
+        return row
+    if extracted.syntax_error:
+        row.hint = extracted.syntax_error
+        return row
+    with tempfile.TemporaryDirectory(prefix="progress-") as tmp:
+        spec_path, out_path, worker = Path(tmp, "spec.json"), Path(tmp, "result.json"), Path(tmp, "worker.py")
+        spec = {"name": exercise.name, "checker_module": exercise.checker_module, "checker": exercise.checker,
+                "setup": extracted.setup, "cell": extracted.cell, "cell_number": extracted.cell_number}
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        worker.write_text(_WORKER, encoding="utf-8")
+        env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
+               "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TF_NUM_INTEROP_THREADS": "1"}
+        process = subprocess.Popen(
+            [sys.executable, str(worker), str(spec_path), str(out_path)],
+            cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: a time-out kills everything it started
+        )
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            row.hint = (f"stopped after the time limit of {timeout:g} s: an endless loop (a `while` whose "
+                        f"condition never changes?) or far too much work in cell {extracted.cell_number}")
+            row.seconds = round(time.perf_counter() - start, 1)
+            return row
+        if out_path.exists():
+            result = json.loads(out_path.read_text(encoding="utf-8"))
+            row.status, row.hint = result["status"], result["hint"]
+        else:
+            last = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()][-1:]
+            row.hint = f"the check stopped without a result (exit code {process.returncode}): {' '.join(last)}"
+    row.seconds = round(time.perf_counter() - start, 1)
+    return row
+
+
+def progress(notebooks_dir: Path, timeout: float = DEFAULT_TIMEOUT, jobs: int | None = None) -> list[Row]:
+    """Every exercise's row, in lesson order; ``jobs`` processes at a time (default: CPU count)."""
+    jobs = jobs or max(1, os.cpu_count() or 1)
+    todo = [(exercise, find_notebook(notebooks_dir, exercise.lesson)) for exercise in exercises()]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda item: run_exercise(*item, timeout=timeout), todo))
+
+
+# --- output -------------------------------------------------------------------------------------
+def format_table(rows: list[Row], width: int | None = None) -> str:
+    """One line per exercise; the hint (for the ones not passed) wrapped under its row."""
+    width = width or shutil.get_terminal_size((110, 24)).columns
+    header = ("lesson", "exercise", "status", "solution")
+    cells = [(r.lesson, r.exercise, r.status, r.solution) for r in rows]
+    sizes = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+    line = lambda values: "  ".join(v.ljust(s) for v, s in zip(values, sizes)).rstrip()  # noqa: E731
+    out = [line(header), line(["-" * s for s in sizes])]
+    for row, values in zip(rows, cells):
+        out.append(line(values))
+        if row.status != "passed" and row.hint:
+            out += textwrap.wrap(row.hint, width=max(40, width - 8), initial_indent="        hint: ",
+                                 subsequent_indent="              ")
+    counts = {s: sum(r.status == s for r in rows) for s in STATUSES}
+    out.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(out)
+
+
+def to_json(rows: list[Row], notebooks_dir: Path) -> dict:
+    return {
+        "learner": getpass.getuser(),
+        "host": platform.node(),
+        "notebooks": str(notebooks_dir),
+        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rows": [asdict(r) for r in rows],
+    }
+
+
+def room_table(files: list[Path]) -> str:
+    """A room's handed-in JSON files as one table: a row per file, a column per exercise."""
+    reports = []
+    for path in files:
+        try:
+            reports.append((path.stem, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as exc:
+            reports.append((path.stem, {"rows": [], "problem": f"unreadable: {exc}"}))
+    columns = sorted({(r["lesson"], r["exercise"]) for _, rep in reports for r in rep["rows"]})
+    short = {"passed": "passed", "not yet": "not yet", "not attempted": "-", "error": "ERROR"}
+    header = ["file"] + [f"{lesson} {name}" for lesson, name in columns]
+    table = []
+    for name, rep in reports:
+        status = {(r["lesson"], r["exercise"]): short.get(r["status"], r["status"]) for r in rep["rows"]}
+        table.append([name] + [status.get(c, "?") for c in columns] + ([rep["problem"]] if "problem" in rep else []))
+    sizes = [max(len(row[i]) for row in [header] + table) for i in range(len(header))]
+    fmt = lambda row: "  ".join(v.ljust(s) for v, s in zip(row, sizes + [0])).rstrip()  # noqa: E731
+    lines = [fmt(header), fmt(["-" * s for s in sizes])] + [fmt(row) for row in table]
+    for i, (lesson, name) in enumerate(columns, start=1):
+        done = sum(row[i] == "passed" for row in table)
+        lines.append(f"{lesson} {name}: {done}/{len(table)} passed")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.progress", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks",
+                        help="the folder with the learner's notebooks (default: this checkout's notebooks/)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the table as JSON to FILE")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds per exercise before it is stopped (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: CPU count)")
+    parser.add_argument("--room", type=Path, nargs="+", metavar="JSON",
+                        help="instead: one table from learners' JSON files (written with --json)")
+    args = parser.parse_args(argv)
+    if args.room:
+        print(room_table(args.room))
+        return 0
+    if not args.notebooks.is_dir():
+        parser.error(f"--notebooks {args.notebooks}: no such folder")
+    start = time.perf_counter()
+    rows = progress(args.notebooks, timeout=args.timeout, jobs=args.jobs)
+    print(f"Exercises in {args.notebooks} (each checked in a clean process, offline, "
+          f"time limit {args.timeout:g} s):\n")
+    print(format_table(rows))
+    print(f"checked in {time.perf_counter() - start:.0f} s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(to_json(rows, args.notebooks), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
