@@ -50,7 +50,8 @@ from pathlib import Path
 from course_utils.paths import REPO_ROOT
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 30.0  # seconds for the learner's cell and the checker, after the imports
+STARTUP_LIMIT = 300.0  # seconds for the imports (TensorFlow) of one check, on an overloaded machine
 STATUSES = ("passed", "not yet", "not attempted", "error")
 
 
@@ -74,7 +75,8 @@ class Row:
     hint: str
     solution: str
     notebook: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the learner's cell and the checker (what the time limit applies to)
+    startup_seconds: float = 0.0  # the clean process's imports (TensorFlow), not limited by --timeout
 
 
 # --- the exercises, derived from the checkers (never listed here) ----------------------------
@@ -187,7 +189,8 @@ def extract(notebook: Path, name: str) -> Extracted | None:
         except SyntaxError as exc:
             if pattern.search(source):
                 where = f"line {exc.lineno}: {(exc.text or '').strip()}" if exc.lineno else ""
-                return Extracted("", source, number, f"syntax error in cell {number}, {where} ({exc.msg})")
+                return Extracted("", source, number, f"syntax error in cell {number} (the one that defines {name}), "
+                                                    f"{where} ({exc.msg})")
             continue
         if _defines(tree, name):
             used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
@@ -248,16 +251,20 @@ def learner_line(exc, label):
     return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
 
 
+import importlib
+
 namespace = {"__name__": "__main__"}
 cell_label = f"cell {spec['cell_number']}"
-try:
+try:  # start-up (TensorFlow's import): not counted in the exercise's time limit
+    checker = getattr(importlib.import_module(spec["checker_module"]), spec["checker"])
     run(spec["setup"], "imports from the cells above")
 except Exception as exc:
     report("error", f"the imports the exercise needs failed: {type(exc).__name__}: {exc}")
+open(spec["ready_file"], "w").close()  # the time limit starts now
 try:
     run(spec["cell"], cell_label)
 except SyntaxError as exc:
-    report("error", f"syntax error in {cell_label}, line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})")
+    report("error", f"syntax error in {cell_label} (the one that defines {spec['name']}), line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})")
 except NameError as exc:
     report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}{learner_line(exc, cell_label)}. "
                     "Progress runs only the exercise's cell and the imports above it: define it in the exercise's cell.")
@@ -267,9 +274,6 @@ learner = namespace.get(spec["name"])
 if learner is None:
     report("error", f"{cell_label} did not define {spec['name']}")
 
-import importlib
-
-checker = getattr(importlib.import_module(spec["checker_module"]), spec["checker"])
 try:
     result = checker(learner, verbose=False)
 except Exception as exc:  # a checker should not raise; say so rather than crash the table
@@ -291,9 +295,35 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def run_exercise(exercise: Exercise, notebook: Path | None, timeout: float = DEFAULT_TIMEOUT) -> Row:
+def _wait(process: subprocess.Popen, ready: Path, timeout: float, startup_limit: float) -> tuple[str, float, float]:
+    """Wait for the worker; kill it when the learner's part passes ``timeout`` seconds (counted
+    from the ready file, after the imports) or the start-up passes ``startup_limit``. Returns
+    the reason it was stopped ("" if not; a template with {cell} and {name}), the start-up's
+    seconds and the learner's part's seconds."""
+    started, ready_at = time.monotonic(), None
+    while process.poll() is None:
+        now = time.monotonic()
+        if ready_at is None and ready.exists():
+            ready_at = now
+        if ready_at is not None and now - ready_at > timeout:
+            _kill_group(process)
+            return (f"stopped after the time limit of {timeout:g} s: an endless loop (a `while` whose condition "
+                    "never changes?) or far too much work in cell {cell} (the one that defines {name})",
+                    ready_at - started, time.monotonic() - ready_at)
+        if ready_at is None and now - started > startup_limit:
+            _kill_group(process)
+            return (f"the check's start-up (importing TensorFlow) took over {startup_limit:g} s: the machine is "
+                    "overloaded; close other programs and run progress again", now - started, 0.0)
+        time.sleep(0.05)
+    end = time.monotonic()
+    if ready_at is None and ready.exists():
+        ready_at = end
+    return "", (ready_at or end) - started, end - (ready_at or end)
+
+
+def run_exercise(exercise: Exercise, notebook: Path | None, timeout: float = DEFAULT_TIMEOUT,
+                 startup_limit: float = STARTUP_LIMIT) -> Row:
     """Check one exercise of one notebook in a fresh Python process (never raises)."""
-    start = time.perf_counter()
     row = Row(exercise.lesson, exercise.name, "error", "", solution_location(exercise),
               str(notebook) if notebook else "")
     if notebook is None:
@@ -314,31 +344,31 @@ def run_exercise(exercise: Exercise, notebook: Path | None, timeout: float = DEF
     with tempfile.TemporaryDirectory(prefix="progress-") as tmp:
         spec_path, out_path, worker = Path(tmp, "spec.json"), Path(tmp, "result.json"), Path(tmp, "worker.py")
         spec = {"name": exercise.name, "checker_module": exercise.checker_module, "checker": exercise.checker,
-                "setup": extracted.setup, "cell": extracted.cell, "cell_number": extracted.cell_number}
+                "setup": extracted.setup, "cell": extracted.cell, "cell_number": extracted.cell_number,
+                "ready_file": str(Path(tmp, "ready"))}
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         worker.write_text(_WORKER, encoding="utf-8")
         env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
                "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TF_NUM_INTEROP_THREADS": "1"}
+        log = open(Path(tmp, "stderr.txt"), "wb")  # noqa: SIM115 - closed below, after the process
         process = subprocess.Popen(
             [sys.executable, str(worker), str(spec_path), str(out_path)],
-            cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
             start_new_session=True,  # its own process group: a time-out kills everything it started
         )
-        try:
-            _, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            row.hint = (f"stopped after the time limit of {timeout:g} s: an endless loop (a `while` whose "
-                        f"condition never changes?) or far too much work in cell {extracted.cell_number}")
-            row.seconds = round(time.perf_counter() - start, 1)
+        stopped, startup, checking = _wait(process, Path(spec["ready_file"]), timeout, startup_limit)
+        log.close()
+        row.startup_seconds, row.seconds = round(startup, 1), round(checking, 1)
+        if stopped:
+            row.hint = stopped.format(cell=extracted.cell_number, name=exercise.name)
             return row
         if out_path.exists():
             result = json.loads(out_path.read_text(encoding="utf-8"))
             row.status, row.hint = result["status"], result["hint"]
         else:
-            last = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()][-1:]
-            row.hint = f"the check stopped without a result (exit code {process.returncode}): {' '.join(last)}"
-    row.seconds = round(time.perf_counter() - start, 1)
+            lines = Path(tmp, "stderr.txt").read_text(errors="replace").splitlines()
+            last = next((line for line in reversed(lines) if line.strip()), "no message (out of memory?)")
+            row.hint = f"the check stopped without a result (exit code {process.returncode}): {last.strip()}"
     return row
 
 

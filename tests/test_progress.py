@@ -23,7 +23,7 @@ from course_utils.paths import REPO_ROOT
 pytestmark = pytest.mark.slow
 NOTEBOOKS = REPO_ROOT / "notebooks"
 SOLUTIONS = REPO_ROOT / "solutions"
-TIMEOUT = 25.0
+TIMEOUT = 45.0  # generous: the shared test machine can be heavily loaded
 
 
 def test_exercises_come_from_the_checkers():
@@ -141,7 +141,7 @@ def test_planted_syntax_error_names_the_line(planted):
     rows, _, folder = planted
     assert rows["02"].status == "error"
     cell = progress.extract(progress.find_notebook(folder, "02"), "positional_encoding")
-    assert rows["02"].hint.startswith(f"syntax error in cell {cell.cell_number}, line ")
+    assert rows["02"].hint.startswith(f"syntax error in cell {cell.cell_number} (the one that defines positional_encoding), line 2: ")
     assert rows["02"].seconds < 1, "a syntax error is found without starting a process"
 
 
