@@ -125,7 +125,9 @@ def planted(tmp_path_factory):
     _replace_exercise_cell(nb("08"), names["08"], _solution_cell("08", names["08"]))
     start = time.perf_counter()
     rows = progress.progress(folder, timeout=TIMEOUT)
-    return {row.lesson: row for row in rows}, time.perf_counter() - start, folder
+    seconds = time.perf_counter() - start
+    print(progress.format_table(rows, width=100), f"\nchecked in {seconds:.0f} s")  # shown by pytest -rP
+    return {row.lesson: row for row in rows}, seconds, folder
 
 
 def test_planted_wrong_result_gets_the_checkers_hint(planted):

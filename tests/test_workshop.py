@@ -74,7 +74,7 @@ def _reveal_source(tmp_path: Path) -> Path:
     if (real / "dist" / "reveal.js").exists():
         return real
     fake = tmp_path / "reveal-stand-in"
-    for part in ("dist/reveal.js", "dist/reveal.css", "dist/theme/white.css", "plugin/notes/notes.js", "LICENSE"):
+    for part in ("dist/reveal.js", "dist/reveal.css", "dist/theme/simple.css", "plugin/notes/notes.js", "LICENSE"):
         (fake / part).parent.mkdir(parents=True, exist_ok=True)
         (fake / part).write_text("/* stand-in */\n")
     return fake
@@ -82,9 +82,10 @@ def _reveal_source(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_slides_build_offline_for_one_notebook(tmp_path, monkeypatch):
+    reveal = _reveal_source(tmp_path)
     monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))  # no cache: executes the notebook
     out = tmp_path / "slides"
-    assert slides.build_slides(["00"], out, _reveal_source(tmp_path)) == 0
+    assert slides.build_slides(["00"], out, reveal) == 0
     deck = out / "00_start_here.slides.html"
     html = deck.read_text(encoding="utf-8")
     parser = _Refs()
