@@ -9,7 +9,9 @@ the notebook is never executed (no data loading, no training).
 Which cells run, the rule: the exercise's own cell, preceded by the statements of the cells
 above it that are ``import`` statements or constants (``N_HEADS = 4``, literal values only)
 *and* define a name the exercise's cell uses. Anything else the exercise needs from the
-notebook is reported as an error naming the missing name.
+notebook is reported as an error naming the missing name. The time limit (``--timeout``, 30 s)
+is CPU time of the learner's cell and the checker, after the imports (so a busy machine does
+not stop a correct exercise), with a wall-clock cap of 10 times that.
 
 Statuses: ``passed``, ``not yet`` (with the checker's hint), ``not attempted`` (the
 ``raise NotImplementedError  # your code here`` stub is still there) and ``error`` (no
@@ -47,10 +49,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
+
 from course_utils.paths import REPO_ROOT
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-DEFAULT_TIMEOUT = 30.0  # seconds for the learner's cell and the checker, after the imports
+DEFAULT_TIMEOUT = 30.0  # CPU seconds for the learner's cell and the checker, after the imports
+WALL_FACTOR = 10  # ... and at most this many times that on the clock (code that sleeps or waits)
 STARTUP_LIMIT = 300.0  # seconds for the imports (TensorFlow) of one check, on an overloaded machine
 STATUSES = ("passed", "not yet", "not attempted", "error")
 
@@ -75,7 +80,7 @@ class Row:
     hint: str
     solution: str
     notebook: str = ""
-    seconds: float = 0.0  # the learner's cell and the checker (what the time limit applies to)
+    seconds: float = 0.0  # the learner's cell and the checker, on the clock (the limit is CPU time)
     startup_seconds: float = 0.0  # the clean process's imports (TensorFlow), not limited by --timeout
 
 
@@ -295,25 +300,49 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
 def _wait(process: subprocess.Popen, ready: Path, timeout: float, startup_limit: float) -> tuple[str, float, float]:
-    """Wait for the worker; kill it when the learner's part passes ``timeout`` seconds (counted
-    from the ready file, after the imports) or the start-up passes ``startup_limit``. Returns
-    the reason it was stopped ("" if not; a template with {cell} and {name}), the start-up's
-    seconds and the learner's part's seconds."""
-    started, ready_at = time.monotonic(), None
+    """Wait for the worker and stop it when the learner's part (after the ready file, i.e. after
+    the imports) has used ``timeout`` seconds of CPU time, or ``WALL_FACTOR`` times that in
+    wall-clock time (code that sleeps or waits), or the start-up passes ``startup_limit``.
+
+    CPU time, not wall-clock time: on a loaded machine (a room of laptops running notebooks)
+    a correct exercise's check takes longer on the clock, but not in CPU time. Returns the
+    reason it was stopped ("" if not; a template with {cell} and {name}), the start-up's
+    seconds and the learner's part's wall-clock seconds.
+    """
+    watched = psutil.Process(process.pid)
+    started, ready_at, cpu_at_ready = time.monotonic(), None, 0.0
     while process.poll() is None:
         now = time.monotonic()
         if ready_at is None and ready.exists():
-            ready_at = now
-        if ready_at is not None and now - ready_at > timeout:
+            ready_at, cpu_at_ready = now, _cpu_seconds(watched)
+        if ready_at is not None:
+            cpu = _cpu_seconds(watched) - cpu_at_ready
+            if cpu > timeout or now - ready_at > WALL_FACTOR * timeout:
+                _kill_group(process)
+                return (
+                    f"stopped after the time limit ({cpu:.0f} s of CPU time, {now - ready_at:.0f} s on the clock; "
+                    f"limit {timeout:g} s of CPU time): an endless loop (a `while` whose condition never "
+                    "changes?) or far too much work in cell {cell} (the one that defines {name})",
+                    ready_at - started,
+                    now - ready_at,
+                )
+        elif now - started > startup_limit:
             _kill_group(process)
-            return (f"stopped after the time limit of {timeout:g} s: an endless loop (a `while` whose condition "
-                    "never changes?) or far too much work in cell {cell} (the one that defines {name})",
-                    ready_at - started, time.monotonic() - ready_at)
-        if ready_at is None and now - started > startup_limit:
-            _kill_group(process)
-            return (f"the check's start-up (importing TensorFlow) took over {startup_limit:g} s: the machine is "
-                    "overloaded; close other programs and run progress again", now - started, 0.0)
+            return (
+                f"the check's start-up (importing TensorFlow) took over {startup_limit:g} s: the machine is "
+                "overloaded; close other programs and run progress again",
+                now - started,
+                0.0,
+            )
         time.sleep(0.05)
     end = time.monotonic()
     if ready_at is None and ready.exists():
@@ -439,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder with the learner's notebooks (default: this checkout's notebooks/)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the table as JSON to FILE")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds per exercise before it is stopped (default {DEFAULT_TIMEOUT:g})")
+                        help=f"CPU seconds per exercise before it is stopped (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: CPU count)")
     parser.add_argument("--room", type=Path, nargs="+", metavar="JSON",
                         help="instead: one table from learners' JSON files (written with --json)")
@@ -452,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     rows = progress(args.notebooks, timeout=args.timeout, jobs=args.jobs)
     print(f"Exercises in {args.notebooks} (each checked in a clean process, offline, "
-          f"time limit {args.timeout:g} s):\n")
+          f"time limit {args.timeout:g} s of CPU time):\n")
     print(format_table(rows))
     print(f"checked in {time.perf_counter() - start:.0f} s")
     if args.json:
