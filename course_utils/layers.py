@@ -1,20 +1,26 @@
-"""Reusable Keras 3 layers of the course.
+"""Reusable Keras 3 layers of the course: every layer class has its home here.
 
-Notebook 02 teaches these two position layers; later notebooks import them from here:
+Notebook 02 teaches the two position layers, notebook 04 the encoder block; later
+notebooks import them from here:
 
 - :class:`TokenAndPositionEmbedding` (the seed's layer, learned positions): token embedding
   plus a learned embedding of each position ``0 .. maxlen-1``.
 - :class:`SinusoidalPositionEncoding` (the paper's fixed positions): adds
   ``PE[pos, 2i] = sin(pos / 10000^(2i/d))`` and ``PE[pos, 2i+1] = cos(pos / 10000^(2i/d))``
-  to embeddings that are already there.
+  to embeddings that are already there (it returns ``inputs + PE``).
+- :class:`TransformerBlock` (notebook 04, the seed's block, post-LN): self-attention, a skip
+  connection and LayerNormalization, then a two-layer feed-forward network, a second skip
+  connection and LayerNormalization.
 
 Both follow the Keras 3 idioms of the course: they subclass ``keras.layers.Layer``, compute
 with ``keras.ops`` (so they run on any backend), implement ``get_config``, are registered
 serializable under the package name ``"course"``, and survive a ``.keras`` save/load round
-trip with identical outputs (``tests/test_layers_positional.py``).
+trip with identical outputs (``tests/test_layers_positional.py``, ``tests/test_text_models.py``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import keras
 import numpy as np
@@ -75,6 +81,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     Input: integer token ids of shape ``(batch, length)`` with ``length <= maxlen``.
     Output: ``(batch, length, embed_dim)``, ``token_emb(ids) + pos_emb(0 .. length-1)``.
+
+    Example::
+
+        ids = keras.Input((200,), dtype="int32")
+        x = TokenAndPositionEmbedding(maxlen=200, vocab_size=20000, embed_dim=32, mask_zero=True)(ids)
+        # x: (batch, 200, 32), with a padding mask for the layers that follow
+
+    References:
+        The Keras example "Text classification with Transformer" (the seed's layer):
+        https://keras.io/examples/nlp/text_classification_with_transformer/
     """
 
     def __init__(self, maxlen: int, vocab_size: int, embed_dim: int, mask_zero: bool = False, **kwargs):
@@ -86,7 +102,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.token_emb = keras.layers.Embedding(
             input_dim=self.vocab_size, output_dim=self.embed_dim, mask_zero=self.mask_zero, name="token_emb"
         )
-        self.pos_emb = keras.layers.Embedding(input_dim=self.maxlen, output_dim=self.embed_dim, name="pos_emb")
+        self.pos_emb = keras.layers.Embedding(
+            input_dim=self.maxlen, output_dim=self.embed_dim, name="pos_emb"
+        )
 
     def build(self, input_shape):
         length = input_shape[-1]
@@ -129,7 +147,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"maxlen": self.maxlen, "vocab_size": self.vocab_size, "embed_dim": self.embed_dim, "mask_zero": self.mask_zero}
+            {
+                "maxlen": self.maxlen,
+                "vocab_size": self.vocab_size,
+                "embed_dim": self.embed_dim,
+                "mask_zero": self.mask_zero,
+            }
         )
         return config
 
@@ -148,6 +171,15 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     Args:
         max_wavelength: the ``10000`` of the paper (the longest wavelength is
             ``2*pi*max_wavelength`` positions).
+
+    Example::
+
+        x = keras.layers.Embedding(20000, 32, mask_zero=True)(ids)  # (batch, length, 32)
+        x = SinusoidalPositionEncoding()(x)  # returns x + PE[:length], same shape and mask
+
+    References:
+        Vaswani et al., "Attention Is All You Need", section 3.5 (2017):
+        https://arxiv.org/abs/1706.03762
     """
 
     def __init__(self, max_wavelength: float = 10000.0, **kwargs):
@@ -175,6 +207,114 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         return config
 
 
-# The Transformer block (notebook 04) lives in blocks.py beside the attention code;
-# course_utils.layers is its public home, with the embedding layers above.
-from course_utils.blocks import TransformerBlock  # noqa: E402
+@keras.saving.register_keras_serializable(package="course")
+class TransformerBlock(keras.layers.Layer):
+    """The seed's Transformer encoder block, in Keras 3 (post-LN, as in the 2017 paper).
+
+    ::
+
+        attn = Dropout(MultiHeadAttention(x, x))
+        out1 = LayerNorm(x + attn)              # skip connection 1, then normalise
+        ffn  = Dropout(Dense(embed_dim)(Dense(ff_dim, relu)(out1)))
+        out  = LayerNorm(out1 + ffn)            # skip connection 2, then normalise
+
+    Args:
+        embed_dim: width of the token vectors (input and output).
+        num_heads: attention heads.
+        ff_dim: hidden width of the feed-forward network (its output is ``embed_dim`` again,
+            so that it can be added to its input).
+        rate: dropout rate after the attention and after the feed-forward network.
+        key_dim: size of each head's query/key. Default ``embed_dim`` as in the seed (every
+            head full width: ``num_heads`` times the parameters of ``embed_dim // num_heads``,
+            the choice of the paper and of most libraries; notebook 03 compares both).
+
+    A padding mask coming from the layer before (``TokenAndPositionEmbedding(mask_zero=True)``)
+    keeps attention away from padding tokens and is passed on to the next layer (e.g. to
+    ``GlobalAveragePooling1D``, which then averages real tokens only).
+
+    Example::
+
+        x = TokenAndPositionEmbedding(200, 20000, 32, mask_zero=True)(ids)
+        x = TransformerBlock(embed_dim=32, num_heads=2, ff_dim=32)(x)  # (batch, 200, 32)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", section 3.1 (2017):
+        https://arxiv.org/abs/1706.03762; the Keras example the seed follows:
+        https://keras.io/examples/nlp/text_classification_with_transformer/
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        ff_dim: int,
+        rate: float = 0.1,
+        key_dim: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.embed_dim = int(embed_dim)
+        self.num_heads = int(num_heads)
+        self.ff_dim = int(ff_dim)
+        self.rate = float(rate)
+        self.key_dim = int(key_dim) if key_dim is not None else self.embed_dim
+        self.supports_masking = True  # the output has the same padding as the input
+        self.att = keras.layers.MultiHeadAttention(num_heads=self.num_heads, key_dim=self.key_dim, name="att")
+        self.ffn = keras.Sequential(
+            [keras.layers.Dense(self.ff_dim, activation="relu"), keras.layers.Dense(self.embed_dim)],
+            name="ffn",
+        )
+        self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm1")
+        self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm2")
+        self.dropout1 = keras.layers.Dropout(self.rate)
+        self.dropout2 = keras.layers.Dropout(self.rate)
+
+    def build(self, input_shape: tuple) -> None:
+        # Build the sublayers now, so the block has all its weights before the first call
+        # (needed to copy weights in and to reload a saved model).
+        if not self.att.built:
+            self.att.build(input_shape, input_shape)
+        for layer in (self.ffn, self.layernorm1, self.layernorm2):
+            if not layer.built:
+                layer.build(input_shape)
+
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        attention_mask = self._attention_mask(mask)
+        attn_output = self.att(inputs, inputs, attention_mask=attention_mask, training=training)
+        attn_output = self.dropout1(attn_output, training=training)
+        out1 = self.layernorm1(inputs + attn_output)  # skip connection: x + f(x)
+        ffn_output = self.ffn(out1, training=training)
+        ffn_output = self.dropout2(ffn_output, training=training)
+        return self.layernorm2(out1 + ffn_output)  # second skip connection
+
+    def attention_scores(self, inputs: Any, mask: Any = None) -> Any:
+        """The attention weights ``(batch, heads, T, T)`` this block computes for ``inputs``
+        (inference mode), for plotting."""
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        _, scores = self.att(
+            inputs, inputs, attention_mask=self._attention_mask(mask), return_attention_scores=True
+        )
+        return scores
+
+    @staticmethod
+    def _attention_mask(mask: Any) -> Any:
+        """A padding mask (batch, T), True = real token, as an attention mask (batch, 1, T):
+        every query may attend to the real tokens only."""
+        if mask is None:
+            return None
+        return ops.expand_dims(ops.cast(mask, "bool"), axis=1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            embed_dim=self.embed_dim,
+            num_heads=self.num_heads,
+            ff_dim=self.ff_dim,
+            rate=self.rate,
+            key_dim=self.key_dim,
+        )
+        return config

@@ -10,6 +10,9 @@ import platformdirs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """The course checkout (course_utils is installed editable from it)."""
 
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""The shipped weights and model cards (``course_utils/weights``), written by ``course_utils.pretrain``."""
+
 
 def data_dir() -> Path:
     """The one cache folder for data and weights: ``$COURSE_DATA_DIR`` or the user cache."""

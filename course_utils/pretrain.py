@@ -1,9 +1,9 @@
 """Pretrain the course's tiny ViT once and ship it: ``python -m course_utils.pretrain``.
 
 Google's ViT weights cannot be fetched offline, so the course makes its own pretrained
-ViT: vit-keras's ``build_model`` architecture (see :data:`course_utils.vit.TINY_VIT_CONFIG`),
+ViT: vit-keras's ``build_model`` architecture (see :data:`course_utils.vision.TINY_VIT_CONFIG`),
 trained from scratch on the Fashion-MNIST *training* images of 5 source classes
-(:data:`course_utils.vit.SOURCE_CLASSES`). Notebook 07 then transfers it to the 5 other
+(:data:`course_utils.vision.SOURCE_CLASSES`). Notebook 07 then transfers it to the 5 other
 classes, which it never saw.
 
 The run is seeded (NumPy, Python, TensorFlow, plus TensorFlow's deterministic ops), takes a
@@ -11,7 +11,7 @@ few minutes on 2 CPU cores, shows one progress bar, and writes into ``--out``
 (default ``course_utils/weights``):
 
 * ``<name>.weights.h5`` -- the weights (vit-keras models hold ``Lambda`` layers, so the
-  course ships weights and rebuilds the architecture with :func:`course_utils.vit.build_tiny_vit`);
+  course ships weights and rebuilds the architecture with :func:`course_utils.vision.build_tiny_vit`);
 * ``<name>.json`` -- the model card: architecture, data, classes and why, epochs, seconds,
   history, test accuracy on the source classes, the weights' sha256;
 * ``<name>.md`` -- the same card for people.
@@ -39,23 +39,28 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from course_utils.data import FASHION_CLASSES, load_fashion_mnist  # noqa: E402
-from course_utils.vit import (  # noqa: E402
+from course_utils.paths import WEIGHTS_DIR  # noqa: E402
+from course_utils.training import EpochLog  # noqa: E402
+from course_utils.vision.pipeline import accuracy, make_dataset, select_classes  # noqa: E402
+from course_utils.vision.tiny_vit import (  # noqa: E402
     CLASS_CHOICE,
     SOURCE_CLASSES,
     TARGET_CLASSES,
     TINY_VIT_CONFIG,
     TINY_VIT_NAME,
-    WEIGHTS_DIR,
-    EpochLine,
-    accuracy,
     build_tiny_vit,
-    make_dataset,
-    select_classes,
-    sha256_of,
 )
+from course_utils.vision.weights import sha256_of  # noqa: E402
 
-DEFAULTS = {"epochs": 8, "batch_size": 128, "learning_rate": 1e-3, "weight_decay": 0.05, "warmup_epochs": 1,
-            "validation_images": 3000, "seed": 0}
+DEFAULTS = {
+    "epochs": 8,
+    "batch_size": 128,
+    "learning_rate": 1e-3,
+    "weight_decay": 0.05,
+    "warmup_epochs": 1,
+    "validation_images": 3000,
+    "seed": 0,
+}
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -124,18 +129,22 @@ def pretrain(
     warmup_steps = min(warmup_epochs * steps_per_epoch, total_steps - 1)
     # Linear warm-up then cosine decay: the usual ViT schedule (the paper uses the same shape).
     schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0, decay_steps=max(total_steps - warmup_steps, 1),
-        warmup_target=learning_rate, warmup_steps=warmup_steps,
+        initial_learning_rate=0.0,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),  # the head outputs logits
         metrics=["accuracy"],
     )
-    callbacks = [ProgressBar(total_steps)] if progress else [EpochLine("pretraining")]
+    callbacks = [ProgressBar(total_steps)] if progress else [EpochLog("pretraining")]
     start = time.perf_counter()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch (seeded)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks
+    )
     train_seconds = time.perf_counter() - start
     test_accuracy = accuracy(model, x_test, y_test, size)
 
@@ -146,7 +155,7 @@ def pretrain(
     card = {
         "name": name,
         "description": "The course's tiny Vision Transformer, pretrained on 5 Fashion-MNIST source classes "
-                       "for transfer to the 5 others (notebook 07).",
+        "for transfer to the 5 others (notebook 07).",
         "architecture": {
             "builder": "vit_keras.vit.build_model",
             **TINY_VIT_CONFIG,
@@ -155,7 +164,7 @@ def pretrain(
             "tokens": (size // TINY_VIT_CONFIG["patch_size"]) ** 2 + 1,
             "parameters": int(model.count_params()),
             "input": "28×28 RGB (the grey image repeated), float32, vit.preprocess_inputs: pixel / 127.5 - 1",
-            "rebuild": "course_utils.vit.build_tiny_vit(); model.load_weights(...)",
+            "rebuild": "course_utils.vision.build_tiny_vit(); model.load_weights(...)",
         },
         "data": {
             "dataset": "Fashion-MNIST (Zalando Research, MIT license)",
@@ -170,20 +179,25 @@ def pretrain(
             "validation_images": int(len(val_idx)),
             "test_images": int(len(x_test)),
             "split": f"training images of the source classes, seeded permutation (seed {seed}); "
-                     "the first validation_images are held out; test = the official test images of the source classes",
+            "the first validation_images are held out; test = the official test images of the source classes",
         },
         "training": {
             "epochs": epochs,
             "batch_size": batch_size,
-            "optimizer": f"keras.optimizers.AdamW(weight_decay={weight_decay}) (decay is scaled by the learning rate)",
-            "learning_rate": f"linear warm-up over {warmup_epochs} epoch(s) to {learning_rate}, then cosine decay to 0",
+            "optimizer": f"keras.optimizers.AdamW(weight_decay={weight_decay}) (decay is scaled by the "
+            "learning rate)",
+            "learning_rate": f"linear warm-up over {warmup_epochs} epoch(s) to {learning_rate}, then cosine "
+            "decay to 0",
             "loss": "SparseCategoricalCrossentropy(from_logits=True)",
             "seed": seed,
             "deterministic_ops": True,
             "steps": total_steps,
             "seconds": round(train_seconds, 1),
-            "history": {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()
-                        if k != "learning_rate"},
+            "history": {
+                k: [round(float(v), 4) for v in vals]
+                for k, vals in history.history.items()
+                if k != "learning_rate"
+            },
         },
         "results": {
             "test_accuracy": round(test_accuracy, 4),
@@ -200,7 +214,8 @@ def pretrain(
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
         },
-        "command": "python -m course_utils.pretrain" + ("" if out_dir == WEIGHTS_DIR else f" --out {out_dir}"),
+        "command": "python -m course_utils.pretrain"
+        + ("" if out_dir == WEIGHTS_DIR else f" --out {out_dir}"),
         "created": time.strftime("%Y-%m-%d"),
     }
     (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
@@ -220,32 +235,45 @@ def _version(dist: str) -> str:
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card for people, from the JSON card."""
     a, d, t, r = card["architecture"], card["data"], card["training"], card["results"]
-    return f"""# Model card: {card['name']}
+    architecture = (
+        f"`{a['builder']}`: {a['image_size']}×{a['image_size']} input, patch {a['patch_size']} "
+        f"({a['tokens']} tokens with the class token), {a['num_layers']} layers, hidden {a['hidden_size']}, "
+        f"{a['num_heads']} heads, MLP {a['mlp_dim']}, dropout {a['dropout']}, exact GELU; "
+        f"{a['parameters']:,} parameters"
+    )
+    source = ", ".join(f"{n} ({c})" for n, c in zip(d["source_class_names"], d["source_classes"]))
+    target = ", ".join(f"{n} ({c})" for n, c in zip(d["target_class_names"], d["target_classes"]))
+    images = f"{d['train_images']:,} train, {d['validation_images']:,} validation, {d['test_images']:,} test"
+    training = (
+        f"{t['epochs']} epochs, batch {t['batch_size']}, {t['optimizer']}, {t['learning_rate']}, "
+        f"seed {t['seed']}, deterministic ops"
+    )
+    return f"""# Model card: {card["name"]}
 
-{card['description']}
+{card["description"]}
 
 | | |
 |---|---|
-| architecture | `{a['builder']}`: {a['image_size']}×{a['image_size']} input, patch {a['patch_size']} ({a['tokens']} tokens with the class token), {a['num_layers']} layers, hidden {a['hidden_size']}, {a['num_heads']} heads, MLP {a['mlp_dim']}, dropout {a['dropout']}, exact GELU; {a['parameters']:,} parameters |
-| input | {a['input']} |
-| output | {a['classes']} logits, one per source class |
-| data | {d['dataset']}, from the {d['loaded_from'].removeprefix('Fashion-MNIST from the ')} |
-| source classes (pretraining) | {', '.join(f'{n} ({c})' for n, c in zip(d['source_class_names'], d['source_classes']))} |
-| target classes (never seen; notebook 07) | {', '.join(f'{n} ({c})' for n, c in zip(d['target_class_names'], d['target_classes']))} |
-| images | {d['train_images']:,} train, {d['validation_images']:,} validation, {d['test_images']:,} test |
-| training | {t['epochs']} epochs, batch {t['batch_size']}, {t['optimizer']}, {t['learning_rate']}, seed {t['seed']}, deterministic ops |
-| time | {t['seconds']:.0f} s of training on {card['environment']['cpus']} CPU cores |
-| **test accuracy (source classes)** | **{r['test_accuracy']:.2%}** (chance {r['chance']:.0%}) |
-| weights | `{card['weights_file']}`, sha256 `{card['sha256']}` |
+| architecture | {architecture} |
+| input | {a["input"]} |
+| output | {a["classes"]} logits, one per source class |
+| data | {d["dataset"]}, from the {d["loaded_from"].removeprefix("Fashion-MNIST from the ")} |
+| source classes (pretraining) | {source} |
+| target classes (never seen; notebook 07) | {target} |
+| images | {images} |
+| training | {training} |
+| time | {t["seconds"]:.0f} s of training on {card["environment"]["cpus"]} CPU cores |
+| **test accuracy (source classes)** | **{r["test_accuracy"]:.2%}** (chance {r["chance"]:.0%}) |
+| weights | `{card["weights_file"]}`, sha256 `{card["sha256"]}` |
 
-**Why these classes.** {d['why_these_classes']}
+**Why these classes.** {d["why_these_classes"]}
 
-**Use.** `course_utils.vit.load_tiny_vit()` rebuilds the architecture, checks the sha256 above and
-loads the weights; `include_top=False` gives the backbone (the class token's {a['hidden_size']} features).
+**Use.** `course_utils.vision.load_tiny_vit()` rebuilds the architecture, checks the sha256 above and
+loads the weights; `include_top=False` gives the backbone (the class token's {a["hidden_size"]} features).
 
-**Reproduce.** `{card['command']}` (add `--out /tmp/rerun` to leave these files alone). Software:
-Python {card['environment']['python']}, TensorFlow {card['environment']['tensorflow']}, Keras
-{card['environment']['keras']}, vit-keras {card['environment']['vit_keras']}.
+**Reproduce.** `{card["command"]}` (add `--out /tmp/rerun` to leave these files alone). Software:
+Python {card["environment"]["python"]}, TensorFlow {card["environment"]["tensorflow"]}, Keras
+{card["environment"]["keras"]}, vit-keras {card["environment"]["vit_keras"]}.
 
 **Limits.** 28×28 grey clothing only; 5 classes; a few minutes of CPU training. It is a teaching
 stand-in for Google's ViT-B/32 (ImageNet-21k), not a general-purpose image model.
@@ -253,14 +281,23 @@ stand-in for Google's ViT-B/32 (ImageNet-21k), not a general-purpose image model
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.pretrain", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.pretrain", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output folder (default: the shipped course_utils/weights)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=WEIGHTS_DIR,
+        help="output folder (default: the shipped course_utils/weights)",
+    )
     parser.add_argument("--name", default=TINY_VIT_NAME)
     args = parser.parse_args(argv)
-    card = pretrain(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out_dir=args.out, name=args.name)
+    card = pretrain(
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out_dir=args.out, name=args.name
+    )
     print(
         f"{card['name']}: test accuracy {card['results']['test_accuracy']:.2%} on the source classes, "
         f"{card['training']['seconds']:.0f} s of training; wrote {args.out / card['weights_file']} "

@@ -10,6 +10,10 @@ Three small, reusable experiments, each a function the notebook calls and plots:
 - :func:`make_recall_data`: the long-range recall task (one signal token ``d`` steps before
   the end decides the label, random distractor tokens everywhere else).
 
+The references of exercise 01 (``rnn_forward``): :func:`keras_simple_rnn` (Keras itself, what
+the checker compares with) and :func:`rnn_forward_reference` (the same recurrence as a NumPy
+loop, float64).
+
 Plus :func:`self_attention_block`, the encoder block (self-attention + feed-forward, with
 skip connections and LayerNorm) whose speed and gradients are compared with an LSTM's, and
 :func:`crossover_lengths`, where two timing curves cross.
@@ -18,7 +22,7 @@ skip connections and LayerNorm) whose speed and gradients are compared with an L
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -27,13 +31,39 @@ __all__ = [
     "crossover_lengths",
     "decay_per_step",
     "gradient_norm_by_distance",
+    "keras_simple_rnn",
     "make_recall_data",
+    "rnn_forward_reference",
     "self_attention_block",
     "training_step_times",
 ]
 
 
-def self_attention_block(embed_dim: int, num_heads: int, ff_dim: int, name: str = "attention_block") -> keras.Model:
+def rnn_forward_reference(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The simple-RNN recurrence in NumPy (what exercise 01 asks for), in float64::
+
+    h_0 = 0;  h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b);  return (batch, time, units)
+    """
+    x, W_x, W_h, b = (np.asarray(a, dtype="float64") for a in (x, W_x, W_h, b))
+    h, states = np.zeros((x.shape[0], W_h.shape[0])), []
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ W_x + h @ W_h + b)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def keras_simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``keras.layers.SimpleRNN(return_sequences=True)`` with the given weights: the reference
+    of exercise 01 (``kernel = W_x``, ``recurrent_kernel = W_h``, ``bias = b``)."""
+    layer = keras.layers.SimpleRNN(W_h.shape[0], return_sequences=True)
+    layer.build(x.shape)
+    layer.set_weights([W_x, W_h, b])
+    return np.asarray(layer(x))
+
+
+def self_attention_block(
+    embed_dim: int, num_heads: int, ff_dim: int, name: str = "attention_block"
+) -> keras.Model:
     """One Transformer encoder block as a model: (batch, T, embed_dim) -> same shape.
 
     ``x = LayerNorm(x + MultiHeadAttention(x, x))`` then ``LayerNorm(x + FFN(x))`` (the
@@ -41,7 +71,9 @@ def self_attention_block(embed_dim: int, num_heads: int, ff_dim: int, name: str 
     serves timing and gradient measurements.
     """
     inputs = keras.Input((None, embed_dim))
-    attended = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim // num_heads)(inputs, inputs)
+    attended = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim // num_heads)(
+        inputs, inputs
+    )
     x = keras.layers.LayerNormalization(epsilon=1e-6)(inputs + attended)
     hidden = keras.layers.Dense(ff_dim, activation="relu")(x)
     x = keras.layers.LayerNormalization(epsilon=1e-6)(x + keras.layers.Dense(embed_dim)(hidden))
@@ -153,7 +185,9 @@ def make_recall_data(
     return tokens.astype("int32"), labels.astype("int32")
 
 
-def crossover_lengths(lengths: Sequence[float], time_a: Sequence[float], time_b: Sequence[float]) -> list[float]:
+def crossover_lengths(
+    lengths: Sequence[float], time_a: Sequence[float], time_b: Sequence[float]
+) -> list[float]:
     """Every length where two timing curves cross (``a`` becomes slower than ``b`` or faster).
 
     Between two measured lengths where ``log(time_a / time_b)`` changes sign, the crossing is

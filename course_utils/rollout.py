@@ -235,7 +235,9 @@ def residual_branches(model, images: np.ndarray) -> list[dict[str, np.ndarray]]:
         attended = keras.ops.convert_to_numpy(attended)
         mid = x + attended
         mlp_out = keras.ops.convert_to_numpy(block.mlpblock(block.layernorm2(mid), training=False))
-        branches.append({"input": x, "attention": attended, "mid": mid, "mlp": mlp_out, "output": mid + mlp_out})
+        branches.append(
+            {"input": x, "attention": attended, "mid": mid, "mlp": mlp_out, "output": mid + mlp_out}
+        )
     return branches
 
 
@@ -268,8 +270,12 @@ def value_norms(model, images: np.ndarray) -> np.ndarray:
     "Attention is not only a weight"). Rollout uses the weights alone.
     """
     branches = residual_branches(model, images)
-    return np.stack([_value_norms_of_block(block, branch["input"])
-                     for block, branch in zip(transformer_blocks(model), branches)])
+    return np.stack(
+        [
+            _value_norms_of_block(block, branch["input"])
+            for block, branch in zip(transformer_blocks(model), branches)
+        ]
+    )
 
 
 def _value_norms_of_block(block, x: np.ndarray) -> np.ndarray:
@@ -302,5 +308,5 @@ def occlude_patches(images: np.ndarray, patches: np.ndarray, patch_size: int, fi
     for image, chosen in zip(out, np.asarray(patches)):
         for patch in chosen:
             row, col = divmod(int(patch), grid)
-            image[row * patch_size:(row + 1) * patch_size, col * patch_size:(col + 1) * patch_size] = fill
+            image[row * patch_size : (row + 1) * patch_size, col * patch_size : (col + 1) * patch_size] = fill
     return out

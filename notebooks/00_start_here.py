@@ -165,9 +165,9 @@ print(f"median review length: {np.median(words):.0f} words; 95% of reviews have 
 # and shipped with the course (its sha256 is verified on load).
 
 # %%
-from course_utils import vit
+from course_utils import vision
 
-backbone, backbone_info = vit.load_backbone()
+backbone, backbone_info = vision.load_backbone()
 course_utils.record("backbone", backbone_info.name)
 print(backbone_info)
 

@@ -50,7 +50,7 @@ from keras import layers
 
 import course_utils
 from course_utils.checks import check_rnn_forward
-from course_utils.checks.lesson01 import keras_simple_rnn, rnn_forward_reference
+from course_utils.rnn import keras_simple_rnn, rnn_forward_reference
 from course_utils.rnn import (
     crossover_lengths,
     decay_per_step,

@@ -54,7 +54,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 import course_utils
 from course_utils.attention import MultiHeadAttention, count_mha_parameters, padding_mask
 from course_utils.attention import scaled_dot_product_attention as reference_attention
-from course_utils.blocks import EpochLog
+from course_utils.training import EpochLog
 from course_utils.checks import check_scaled_dot_product_attention
 from course_utils.data import load_reviews
 from course_utils.layers import TokenAndPositionEmbedding

@@ -51,11 +51,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 import course_utils
-from course_utils import blocks
-from course_utils.blocks import EpochLog, build_lstm_classifier, build_text_classifier
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
 from course_utils.layers import TokenAndPositionEmbedding
+from course_utils.layers import TransformerBlock as CourseTransformerBlock
+from course_utils.text_models import build_lstm_classifier, build_text_classifier
+from course_utils.training import EpochLog
 from course_utils.paths import build_dir
 
 course_utils.start("04_transformer_text_classifier")
@@ -169,7 +170,7 @@ display(Code(inspect.getsource(TokenAndPositionEmbedding.call), language="python
 # similarity of each token **with its own input** (0 = the input is forgotten).
 
 # %%
-class BlockWithoutSkips(blocks.TransformerBlock):
+class BlockWithoutSkips(CourseTransformerBlock):
     """The seed's block with both skip connections removed (for this experiment only)."""
 
     def call(self, inputs, training=None, mask=None):
@@ -177,7 +178,7 @@ class BlockWithoutSkips(blocks.TransformerBlock):
         return self.layernorm2(self.dropout2(self.ffn(out1), training=training))
 
 
-class PreLNBlock(blocks.TransformerBlock):
+class PreLNBlock(CourseTransformerBlock):
     """Pre-LN: normalise, transform, add; the skip path is never normalised."""
 
     def call(self, inputs, training=None, mask=None):
@@ -193,7 +194,7 @@ def unit_rows(a: np.ndarray) -> np.ndarray:
 tokens_in = np.random.default_rng(0).normal(size=(16, 32, 32)).astype("float32")
 rows = []
 for depth in [1, 2, 4, 8, 16]:
-    for layout, cls in [("post-LN (seed)", blocks.TransformerBlock), ("no skip connections", BlockWithoutSkips), ("pre-LN", PreLNBlock)]:
+    for layout, cls in [("post-LN (seed)", CourseTransformerBlock), ("no skip connections", BlockWithoutSkips), ("pre-LN", PreLNBlock)]:
         keras.utils.set_random_seed(depth)
         h = tokens_in
         for _ in range(depth):
@@ -276,14 +277,14 @@ check_transformer_block(TransformerBlock);
 # (`inputs + attn_output`, `out1 + ffn_output`), to compare with yours once the checker passes:
 
 # %%
-display(Code(inspect.getsource(blocks.TransformerBlock.call), language="python"))
+display(Code(inspect.getsource(CourseTransformerBlock.call), language="python"))
 
 # %% [markdown]
 # ## 4. Training the seed's classifier, and three baselines in the same run
 #
 # The seed's sizes: `embed_dim=32` (each token's vector), `num_heads=2`, `ff_dim=32` (the
 # feed-forward network's hidden width), `maxlen` as chosen above, a 20,000-word vocabulary.
-# `course_utils.blocks.build_text_classifier` assembles it:
+# `course_utils.text_models.build_text_classifier` assembles it:
 
 # %%
 display(Code(inspect.getsource(build_text_classifier), language="python"))
@@ -598,7 +599,7 @@ models_dir.mkdir(parents=True, exist_ok=True)
 path = models_dir / "04_transformer_classifier.keras"
 seed_model.save(path)
 reloaded = keras.models.load_model(path)
-assert isinstance(reloaded.get_layer("transformer_block"), blocks.TransformerBlock)
+assert isinstance(reloaded.get_layer("transformer_block"), CourseTransformerBlock)
 before, after = seed_model.predict(x_test, verbose=0), reloaded.predict(x_test, verbose=0)
 np.testing.assert_array_equal(before, after)
 print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); predictions after loading identical: "
@@ -663,7 +664,7 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   with them (post-LN) {skip.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {skip.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {skip.loc[('pre-LN', 8), 'with_own_input']:.2f}.
 * Test accuracy, parameters, seconds per epoch ({results['epochs']} epochs, best validation epoch kept):
   {'model':<42s} {'acc':>6s} {'params':>10s} {'s/epoch':>8s}
-  """ + "\n  ".join(lines) + f"""
+  """ + "\n  ".join(lines) + """
 * The Transformer minus each baseline (points): """ + ", ".join(f"{k} {100 * v:+.1f}" for k, v in results["transformer_minus_baseline"].items()) + f"""
   (standard error of such a gap: about {100 * results['standard_error_of_accuracy_gap']:.1f} points)
 * Trained attention: {results['attention_share_on_padding']:.0%} of a real word's attention on padding (seed model, no mask);

@@ -49,10 +49,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers, ops
 from sklearn.datasets import load_sample_image
-from vit_keras import layers as vit_layers
 
 import course_utils
-from course_utils import vit as cv
+from course_utils import vision
 from course_utils.checks import check_extract_patches
 from course_utils.data import FASHION_CLASSES, load_fashion_mnist
 from course_utils.layers import TransformerBlock
@@ -71,7 +70,7 @@ notebook_start = time.perf_counter()
 # A 28×28 Fashion-MNIST image with 4×4 patches gives a 7×7 grid: 49 "words" of 4·4·3 = 48
 # numbers (the grey image is repeated into 3 channels, as the ViT expects RGB). A 224×224
 # photo with ViT-B/32's 32×32 patches also gives 7×7 = 49 words, of 32·32·3 = 3,072 numbers.
-# Below, both, with the reference `course_utils.vit.extract_patches` (you write your own in
+# Below, both, with the reference `course_utils.vision.extract_patches` (you write your own in
 # section 2).
 
 # %%
@@ -88,8 +87,8 @@ photo_224 = keras.ops.convert_to_numpy(
     ops.image.resize(photo[np.newaxis, :, left : left + side].astype("float32"), (224, 224))
 )  # (1, 224, 224, 3), as vit_b32(image_size=224) expects
 
-boot_patches = np.asarray(cv.extract_patches(boot_rgb, 4))
-photo_patches = np.asarray(cv.extract_patches(photo_224, 32))
+boot_patches = np.asarray(vision.extract_patches(boot_rgb, 4))
+photo_patches = np.asarray(vision.extract_patches(photo_224, 32))
 print(f"Fashion-MNIST image {boot_rgb.shape[1:]} with 4×4 patches -> {boot_patches.shape[1]} patches of {boot_patches.shape[2]} numbers")
 print(f"photo {photo_224.shape[1:]} with 32×32 patches    -> {photo_patches.shape[1]} patches of {photo_patches.shape[2]} numbers")
 
@@ -189,7 +188,7 @@ kernel, bias = conv.get_weights()  # (4, 4, 3, 64), (64,)
 dense = layers.Dense(64)
 dense.build((None, 48))
 dense.set_weights([kernel.reshape(48, 64), bias])  # the same numbers, flattened (row, col, channel)
-dense_out = dense(cv.extract_patches(boot_rgb / 127.5 - 1, 4))  # (1, 49, 64)
+dense_out = dense(vision.extract_patches(boot_rgb / 127.5 - 1, 4))  # (1, 49, 64)
 
 diff_random = float(np.max(np.abs(ops.reshape(conv_out, (1, 49, 64)) - dense_out)))
 print(f"Conv2D(kernel=stride=4) vs extract_patches + Dense, random weights: max abs difference {diff_random:.1e}")
@@ -197,18 +196,18 @@ assert diff_random < 1e-5
 course_utils.record("patch_embedding_conv_vs_dense_max_abs_diff", diff_random);
 
 # %%
-tiny_vit = cv.load_tiny_vit()  # the pretrained classifier (sha256 checked against its card)
-card = cv.read_card()
+tiny_vit = vision.load_tiny_vit()  # the pretrained classifier (sha256 checked against its card)
+card = vision.read_card()
 embedding = tiny_vit.get_layer("embedding")
 config = embedding.get_config()
 print(f"vit-keras's `embedding` layer: {type(embedding).__name__}, kernel_size={config['kernel_size']}, "
       f"strides={config['strides']}, filters={config['filters']}, {embedding.count_params():,} parameters")
 assert isinstance(embedding, layers.Conv2D) and config["kernel_size"] == config["strides"] == (4, 4)
 
-images = cv.prepare_images(data.x_test[:16, ..., np.newaxis], 28)  # 16 real test images, as the ViT sees them
+images = vision.prepare_images(data.x_test[:16, ..., np.newaxis], 28)  # 16 real test images, as the ViT sees them
 vit_embedded = ops.reshape(embedding(images), (16, 49, 64))
 w, b = embedding.get_weights()
-ours = ops.matmul(cv.extract_patches(images, 4), w.reshape(48, 64)) + b
+ours = ops.matmul(vision.extract_patches(images, 4), w.reshape(48, 64)) + b
 diff_vit = float(np.max(np.abs(vit_embedded - ours)))
 print(f"pretrained tiny ViT: embedding layer vs extract_patches @ kernel + bias: max abs difference {diff_vit:.1e}")
 assert diff_vit < 1e-5
@@ -257,10 +256,10 @@ for layer in tiny_vit.layers:
 
 # %%
 position = tiny_vit.get_layer("Transformer_posembed_input").get_weights()[0][0]  # (50, 64)
-untrained = cv.build_tiny_vit()
+untrained = vision.build_tiny_vit()
 untrained_position = untrained.get_layer("Transformer_posembed_input").get_weights()[0][0]
-similarity = {"pretrained": cv.position_similarity(position, grid=7),
-              "untrained": cv.position_similarity(untrained_position, grid=7)}
+similarity = {"pretrained": vision.position_similarity(position, grid=7),
+              "untrained": vision.position_similarity(untrained_position, grid=7)}
 
 fig = plt.figure(figsize=(13, 6.4))
 outer = fig.add_gridspec(1, 2, left=0.04, right=0.9, wspace=0.12)
@@ -461,7 +460,7 @@ course_utils.record("vit_tokens_relative_change_after_shift", moved);
 # set still gets about 100 gradient steps. The test accuracy is measured on 2,000 test images
 # (all 10,000 with `COURSE_PROFILE=full`). To avoid tracing a new training step for every
 # run (seconds each on a CPU), each model is compiled once and restarted from the same
-# initial weights before every run (`course_utils.vit.remember_start`).
+# initial weights before every run (`course_utils.vision.remember_start`).
 
 # %%
 sizes = course_utils.pick(default=[250, 1000, 4000], full=[250, 1000, 4000, 16000, 60000])
@@ -487,12 +486,12 @@ def small_cnn(num_classes=10):
     ], name="small_cnn")
 
 
-models = {"tiny ViT": cv.build_tiny_vit(classes=10, name="vit-from-scratch"), "small CNN": small_cnn()}
+models = {"tiny ViT": vision.build_tiny_vit(classes=10, name="vit-from-scratch"), "small CNN": small_cnn()}
 restart = {}
 for name, model in models.items():
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    restart[name] = cv.remember_start(model)
+    restart[name] = vision.remember_start(model)
 params = {name: model.count_params() for name, model in models.items()}
 print("parameters: " + ", ".join(f"{name} {p:,}" for name, p in params.items()))
 assert 0.9 < params["tiny ViT"] / params["small CNN"] < 1.1  # comparable sizes
@@ -501,13 +500,13 @@ course_utils.record("data_hunger_parameters", params)
 rng = np.random.default_rng(0)
 train_order = rng.permutation(len(data.x_train))  # nested subsets: the 1,000 contain the 250
 test_index = rng.choice(len(data.x_test), n_test, replace=False)
-test_images = cv.prepare_images(data.x_test[test_index, ..., np.newaxis], 28)
+test_images = vision.prepare_images(data.x_test[test_index, ..., np.newaxis], 28)
 test_labels = data.y_test[test_index]
 
 hunger = {"images": [], "epochs": [], "tiny ViT": [], "small CNN": [], "seconds": {"tiny ViT": [], "small CNN": []}}
 for n in sizes:
     index = train_order[:n]
-    train_ds = cv.make_dataset(data.x_train[index], data.y_train[index], 28, batch_size, shuffle=True, seed=0)
+    train_ds = vision.make_dataset(data.x_train[index], data.y_train[index], 28, batch_size, shuffle=True, seed=0)
     epochs = epochs_for(n)
     hunger["images"].append(n)
     hunger["epochs"].append(epochs)
@@ -515,7 +514,7 @@ for n in sizes:
         restart[name]()
         start = time.perf_counter()
         model.fit(train_ds, epochs=epochs, shuffle=False, verbose=0)  # the dataset shuffles itself
-        scores = cv.predict_in_batches(model, test_images)
+        scores = vision.predict_in_batches(model, test_images)
         accuracy = float(np.mean(np.argmax(scores, axis=-1) == test_labels))
         hunger[name].append(accuracy)
         hunger["seconds"][name].append(time.perf_counter() - start)
@@ -574,7 +573,7 @@ shift_accuracy = {name: [] for name in models}
 for pixels in shifts:
     moved_images = test_images if pixels == 0 else shift_right(np.asarray(test_images), pixels)
     for name, model in models.items():
-        scores = cv.predict_in_batches(model, moved_images)
+        scores = vision.predict_in_batches(model, moved_images)
         shift_accuracy[name].append(float(np.mean(np.argmax(scores, axis=-1) == test_labels)))
 course_utils.record("shift_accuracy", {"pixels": shifts, **shift_accuracy})
 

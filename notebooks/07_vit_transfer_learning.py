@@ -35,7 +35,7 @@
 # on images from `tf.data` or `ImageDataGenerator`. This notebook runs that recipe in Keras 3
 # and measures what it buys:
 #
-# 1. **The backbone**: `course_utils.vit.load_backbone` makes the seed's call when Google's
+# 1. **The backbone**: `course_utils.vision.load_backbone` makes the seed's call when Google's
 #    weights are in the cache, else it uses the course's own pretrained tiny ViT; it says
 #    which in one line. What `include_top=False` means, number by number.
 # 2. **The task**: five Fashion-MNIST classes that the tiny ViT never saw.
@@ -58,7 +58,7 @@ import tensorflow as tf
 from vit_keras import vit
 
 import course_utils
-from course_utils import vit as cv
+from course_utils import vision
 from course_utils.checks import check_transfer_model
 from course_utils.data import FASHION_CLASSES, is_cached, load_fashion_mnist
 
@@ -77,7 +77,7 @@ notebook_start = time.perf_counter()
 # course_utils.pretrain` on five Fashion-MNIST classes.
 
 # %%
-backbone, info = cv.load_backbone(image_size=224, google=course_utils.pick(default=False, full=True))
+backbone, info = vision.load_backbone(image_size=224, google=course_utils.pick(default=False, full=True))
 print(info)
 course_utils.record("backbone", info.name);
 
@@ -91,9 +91,9 @@ course_utils.record("backbone", info.name);
 # %% tags=["slide"]
 data = load_fashion_mnist()
 print(data.info)
-classifier = cv.load_tiny_vit(include_top=True)  # the 5-class source classifier, as pretrained
-features_model = cv.load_tiny_vit(include_top=False)  # the same weights, top removed
-sample = cv.prepare_images(data.x_test[:64, ..., np.newaxis], 28)
+classifier = vision.load_tiny_vit(include_top=True)  # the 5-class source classifier, as pretrained
+features_model = vision.load_tiny_vit(include_top=False)  # the same weights, top removed
+sample = vision.prepare_images(data.x_test[:64, ..., np.newaxis], 28)
 features = features_model(sample, training=False)
 logits_again = classifier.get_layer("head")(features)
 top_gap = float(np.max(np.abs(logits_again - classifier(sample, training=False))))
@@ -131,9 +131,9 @@ def vit_parameters(image_size, patch_size, num_layers, hidden_size, mlp_dim, cla
     return embedding + h + tokens * h + num_layers * per_block + 2 * h + head  # + class token, positions, final LN
 
 
-tiny = cv.TINY_VIT_CONFIG
+tiny = vision.TINY_VIT_CONFIG
 formula = vit_parameters(tiny["image_size"], tiny["patch_size"], tiny["num_layers"], tiny["hidden_size"],
-                         tiny["mlp_dim"], classes=len(cv.SOURCE_CLASSES))
+                         tiny["mlp_dim"], classes=len(vision.SOURCE_CLASSES))
 assert formula == classifier.count_params(), (formula, classifier.count_params())
 print(f"formula check on the tiny ViT: {formula:,} parameters = count_params() {classifier.count_params():,}")
 for name, config, patch in [("B16", vit.CONFIG_B, 16), ("B32", vit.CONFIG_B, 32), ("L16", vit.CONFIG_L, 16), ("L32", vit.CONFIG_L, 32)]:
@@ -152,18 +152,18 @@ for name, config, patch in [("B16", vit.CONFIG_B, 16), ("B32", vit.CONFIG_B, 32)
 # the card):
 
 # %%
-card = cv.read_card()
+card = vision.read_card()
 print(card["data"]["why_these_classes"])
 print(f"\npretraining: {card['data']['train_images']:,} images, {card['training']['epochs']} epochs, "
       f"{card['training']['seconds']:.0f} s, test accuracy {card['results']['test_accuracy']:.2%} on the source classes")
 
-x_pool, y_pool = cv.select_classes(data.x_train, data.y_train, cv.TARGET_CLASSES)  # labels 0..4
-x_target_test, y_target_test = cv.select_classes(data.x_test, data.y_test, cv.TARGET_CLASSES)
-target_names = [FASHION_CLASSES[c] for c in cv.TARGET_CLASSES]
-source_names = [FASHION_CLASSES[c] for c in cv.SOURCE_CLASSES]
+x_pool, y_pool = vision.select_classes(data.x_train, data.y_train, vision.TARGET_CLASSES)  # labels 0..4
+x_target_test, y_target_test = vision.select_classes(data.x_test, data.y_test, vision.TARGET_CLASSES)
+target_names = [FASHION_CLASSES[c] for c in vision.TARGET_CLASSES]
+source_names = [FASHION_CLASSES[c] for c in vision.SOURCE_CLASSES]
 
 # What does the source classifier make of the target classes? (It can only answer with a source class.)
-source_guess = np.argmax(cv.predict_in_batches(classifier, cv.prepare_images(x_target_test[..., np.newaxis], 28)), axis=-1)
+source_guess = np.argmax(vision.predict_in_batches(classifier, vision.prepare_images(x_target_test[..., np.newaxis], 28)), axis=-1)
 print("\nthe pretrained classifier's answers on target test images (share of each target class):")
 print(" " * 12 + "".join(f"{name[:11]:>12}" for name in source_names))
 for t, name in enumerate(target_names):
@@ -221,10 +221,10 @@ def vit_pipeline(images, labels, image_size, batch_size=32, shuffle=False, seed=
 
 
 ours_batch, _ = next(iter(vit_pipeline(x_pool[:8], y_pool[:8], image_size=info.image_size)))
-course_batch, _ = next(iter(cv.make_dataset(x_pool[:8], y_pool[:8], image_size=info.image_size, batch_size=32)))
+course_batch, _ = next(iter(vision.make_dataset(x_pool[:8], y_pool[:8], image_size=info.image_size, batch_size=32)))
 print(f"a batch: {tuple(ours_batch.shape)} {ours_batch.dtype}, values in [{float(tf.reduce_min(ours_batch)):.2f}, "
       f"{float(tf.reduce_max(ours_batch)):.2f}]")
-assert np.array_equal(ours_batch, course_batch)  # course_utils.vit.make_dataset is this pipeline
+assert np.array_equal(ours_batch, course_batch)  # course_utils.vision.make_dataset is this pipeline
 print(f"ImageDataGenerator exported by Keras {keras.__version__}: {hasattr(keras.preprocessing.image, 'ImageDataGenerator')}")
 assert not hasattr(keras.preprocessing.image, "ImageDataGenerator")
 
@@ -259,7 +259,7 @@ assert uint8_fails and in_place
 #
 # The checker builds small ViTs with and without their top and names the usual mistakes
 # (backbone not frozen, top not removed, wrong number of outputs, softmax with a from-logits
-# loss). The experiment below uses the course's reference, `course_utils.vit.transfer_model`,
+# loss). The experiment below uses the course's reference, `course_utils.vision.build_transfer_model`,
 # so that the notebook runs whether or not you have solved it.
 
 # %%
@@ -291,7 +291,7 @@ check_transfer_model(build_transfer_model);
 # of 32). Each size is drawn twice (different labelled images; the 10 per class contain the
 # 5) and tested on 1,000 target test images (200 per class). These are the default profile's
 # numbers; `COURSE_PROFILE=full` trains longer, draws more and tests on more images. Every model is compiled once and
-# restarted from the same starting point before each run (`cv.remember_start`): recompiling
+# restarted from the same starting point before each run (`vision.remember_start`): recompiling
 # would trace the training step again, seconds per model on a CPU.
 
 # %%
@@ -304,7 +304,7 @@ batch_size = 32
 
 rng = np.random.default_rng(0)
 test_index = np.concatenate([rng.choice(np.flatnonzero(y_target_test == c), test_per_class, replace=False) for c in range(5)])
-test_images = cv.prepare_images(x_target_test[test_index, ..., np.newaxis], 28)
+test_images = vision.prepare_images(x_target_test[test_index, ..., np.newaxis], 28)
 test_labels = y_target_test[test_index]
 
 
@@ -316,30 +316,30 @@ def compile_with(model, learning_rate):
 
 
 # 1. from scratch: the same model with random weights, everything trainable
-random_backbone = cv.build_tiny_vit(include_top=False, name="vit-random-init")
-from_scratch = cv.transfer_model(random_backbone, 5)
+random_backbone = vision.build_tiny_vit(include_top=False, name="vit-random-init")
+from_scratch = vision.build_transfer_model(random_backbone, 5)
 random_backbone.trainable = True
 compile_with(from_scratch, 1e-3)
 
 # 2. feature extraction: the pretrained backbone, frozen; its head trained alone on cached features
-frozen_backbone = cv.load_tiny_vit(include_top=False)
-feature_extraction = cv.transfer_model(frozen_backbone, 5)  # frozen backbone + the seed's head ("classifier")
+frozen_backbone = vision.load_tiny_vit(include_top=False)
+feature_extraction = vision.build_transfer_model(frozen_backbone, 5)  # frozen backbone + the seed's head ("classifier")
 head_only = compile_with(keras.Sequential([keras.Input((64,)), feature_extraction.get_layer("classifier")]), 1e-3)
 
 # 3. fine-tuning: a second copy, unfrozen, low learning rate; each run starts from feature extraction's result
-tuned_backbone = cv.load_tiny_vit(include_top=False)
-fine_tuning = cv.transfer_model(tuned_backbone, 5)
+tuned_backbone = vision.load_tiny_vit(include_top=False)
+fine_tuning = vision.build_transfer_model(tuned_backbone, 5)
 tuned_backbone.trainable = True
 compile_with(fine_tuning, 1e-4)
 
-restart = {name: cv.remember_start(model)
+restart = {name: vision.remember_start(model)
            for name, model in (("from scratch", from_scratch), ("head", head_only), ("fine-tuning", fine_tuning))}
 methods = {"from scratch": from_scratch, "feature extraction": feature_extraction, "fine-tuning": fine_tuning}
 for name, model in methods.items():
     trainable = sum(int(np.prod(w.shape)) for w in (head_only if name == "feature extraction" else model).trainable_weights)
     print(f"{name:>18}: {trainable:>7,} trainable of {model.count_params():,} parameters")
 
-test_features = cv.predict_in_batches(frozen_backbone, test_images)  # (1000, 64), computed once
+test_features = vision.predict_in_batches(frozen_backbone, test_images)  # (1000, 64), computed once
 
 
 def accuracy_of(scores):
@@ -361,28 +361,28 @@ for draw in range(draws):
     for j, n in enumerate(sizes):
         index = np.concatenate([order[:n] for order in class_order])
         images, labels = x_pool[index], y_pool[index]
-        train_ds = cv.make_dataset(images, labels, 28, batch_size, shuffle=True, seed=draw).repeat()
+        train_ds = vision.make_dataset(images, labels, 28, batch_size, shuffle=True, seed=draw).repeat()
         start = time.perf_counter()
 
         restart["from scratch"]()
         from_scratch.fit(train_ds, steps_per_epoch=2 * steps, epochs=1, shuffle=False, verbose=0)
-        results["from scratch"][draw, j] = accuracy_of(cv.predict_in_batches(from_scratch, test_images))
+        results["from scratch"][draw, j] = accuracy_of(vision.predict_in_batches(from_scratch, test_images))
 
         restart["head"]()
-        features = cv.predict_in_batches(frozen_backbone, cv.prepare_images(images[..., np.newaxis], 28))
+        features = vision.predict_in_batches(frozen_backbone, vision.prepare_images(images[..., np.newaxis], 28))
         feature_ds = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(len(labels), seed=draw).batch(batch_size).repeat()
         head_only.fit(feature_ds, steps_per_epoch=head_steps, epochs=1, shuffle=False, verbose=0)
-        head_scores = cv.predict_in_batches(head_only, test_features)
+        head_scores = vision.predict_in_batches(head_only, test_features)
         results["feature extraction"][draw, j] = accuracy_of(head_scores)
         if draw == 0 and j == 0:  # the head on cached features is the whole frozen model
-            whole_model_gap = float(np.max(np.abs(cv.predict_in_batches(feature_extraction, test_images) - head_scores)))
+            whole_model_gap = float(np.max(np.abs(vision.predict_in_batches(feature_extraction, test_images) - head_scores)))
             print(f"frozen model on images vs head on cached features: max abs difference {whole_model_gap:.1e}")
             assert whole_model_gap < 1e-5
 
         restart["fine-tuning"]()  # fresh optimizer state...
         copy_weights(feature_extraction, fine_tuning)  # ...and feature extraction's weights
         fine_tuning.fit(train_ds, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
-        results["fine-tuning"][draw, j] = accuracy_of(cv.predict_in_batches(fine_tuning, test_images))
+        results["fine-tuning"][draw, j] = accuracy_of(vision.predict_in_batches(fine_tuning, test_images))
 
         print(f"draw {draw + 1}/{draws}, {n:>3} images per class: " + ", ".join(
             f"{name} {results[name][draw, j]:.1%}" for name in methods) + f"  ({time.perf_counter() - start:.1f} s)")
@@ -523,7 +523,7 @@ course_utils.record("adamw_decay_per_step", {"tfa_weight_decay": tfa_weight_deca
 # %%
 run_flowers = course_utils.pick(default=False, full=True) and info.kind == "google" and is_cached("flowers")
 if run_flowers:
-    flowers = cv.flowers_transfer(backbone, image_size=224, feature_epochs=2, fine_tune_epochs=1)
+    flowers = vision.flowers_transfer(backbone, image_size=224, feature_epochs=2, fine_tune_epochs=1)
     print(f"flowers ({', '.join(flowers['classes'])}): {flowers['train_images']:,} train, "
           f"{flowers['validation_images']:,} validation images; validation accuracy "
           f"{flowers['feature_extraction_val_accuracy']:.1%} after feature extraction, "

@@ -49,8 +49,8 @@ import course_utils
 from course_utils import rollout
 from course_utils.checks import check_attention_rollout
 from course_utils.data import FASHION_CLASSES, load_fashion_mnist
-from course_utils.vit import (SOURCE_CLASSES, accuracy, build_tiny_vit, load_backbone, load_tiny_vit,
-                              mean_attention_distance, read_card, select_classes)
+from course_utils.vision import (SOURCE_CLASSES, accuracy, build_tiny_vit, load_backbone, load_tiny_vit,
+                                 mean_attention_distance, read_card, select_classes)
 
 course_utils.start("08_vit_attention_maps")
 # attention_map calls model.predict without verbose=0: turn Keras's progress bars off

@@ -24,7 +24,7 @@ import numpy as np
 from keras import ops
 
 import course_utils
-from course_utils import vit as cv
+from course_utils import vision
 from course_utils.checks import check_extract_patches
 from course_utils.data import load_fashion_mnist
 
@@ -62,8 +62,8 @@ assert result.passed, result.hint
 
 # %%
 data = load_fashion_mnist()
-images = cv.prepare_images(data.x_test[:32, ..., np.newaxis], 28)
-embedding = cv.load_tiny_vit().get_layer("embedding")
+images = vision.prepare_images(data.x_test[:32, ..., np.newaxis], 28)
+embedding = vision.load_tiny_vit().get_layer("embedding")
 kernel, bias = embedding.get_weights()
 mine = ops.matmul(extract_patches(images, 4), kernel.reshape(-1, kernel.shape[-1])) + bias
 theirs = ops.reshape(embedding(images), (32, 49, 64))

@@ -25,7 +25,7 @@ import numpy as np
 from keras import layers
 
 import course_utils
-from course_utils import vit as cv
+from course_utils import vision
 from course_utils.checks import check_transfer_model
 from course_utils.data import load_fashion_mnist
 
@@ -71,21 +71,21 @@ assert result.passed, result.hint
 
 # %%
 data = load_fashion_mnist()
-x_pool, y_pool = cv.select_classes(data.x_train, data.y_train, cv.TARGET_CLASSES)
-x_test, y_test = cv.select_classes(data.x_test, data.y_test, cv.TARGET_CLASSES)
+x_pool, y_pool = vision.select_classes(data.x_train, data.y_train, vision.TARGET_CLASSES)
+x_test, y_test = vision.select_classes(data.x_test, data.y_test, vision.TARGET_CLASSES)
 rng = np.random.default_rng(0)
 index = np.concatenate([rng.choice(np.flatnonzero(y_pool == c), 25, replace=False) for c in range(5)])
 test = rng.choice(len(y_test), 1000, replace=False)
 
-pretrained = cv.load_tiny_vit(include_top=True)
+pretrained = vision.load_tiny_vit(include_top=True)
 model = build_transfer_model(pretrained, num_classes=5)
 pretrained_ids = {id(w) for w in pretrained.weights}
 assert not any(id(w) in pretrained_ids for w in model.trainable_weights)  # frozen: only the new head trains
 backbone_in_model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
 assert backbone_in_model.output_shape == (None, 64), backbone_in_model.output_shape  # the top is gone: features, not 5 source logits
-model.fit(cv.make_dataset(x_pool[index], y_pool[index], 28, 32, shuffle=True).repeat(),
+model.fit(vision.make_dataset(x_pool[index], y_pool[index], 28, 32, shuffle=True).repeat(),
           steps_per_epoch=100, epochs=1, shuffle=False, verbose=0)
-scores = cv.predict_in_batches(model, cv.prepare_images(x_test[test, ..., np.newaxis], 28))
+scores = vision.predict_in_batches(model, vision.prepare_images(x_test[test, ..., np.newaxis], 28))
 accuracy = float(np.mean(np.argmax(scores, axis=-1) == y_test[test]))
 print(f"feature extraction, 25 images per class: test accuracy {accuracy:.1%} on 1,000 target test images (chance 20%)")
 assert accuracy > 0.5

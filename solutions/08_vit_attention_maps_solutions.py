@@ -26,7 +26,7 @@ import course_utils
 from course_utils import rollout
 from course_utils.checks import check_attention_rollout
 from course_utils.data import load_fashion_mnist
-from course_utils.vit import load_tiny_vit
+from course_utils.vision import load_tiny_vit
 
 course_utils.start("08_vit_attention_maps_solutions")
 keras.utils.disable_interactive_logging()  # attention_map predicts with a progress bar

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import psutil
 import pytest
@@ -68,20 +67,35 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     total = sum(r["seconds"] for r in rows)
     for row in rows:
         if row["seconds"] > FAIL_FACTOR * NOTEBOOK_BUDGET_S:
-            _failures.append(f"{row['notebook']} took {row['seconds']:.0f} s, over twice its {NOTEBOOK_BUDGET_S:.0f} s budget")
+            _failures.append(
+                f"{row['notebook']} took {row['seconds']:.0f} s, over twice its {NOTEBOOK_BUDGET_S:.0f} s "
+                "budget"
+            )
         if row["peak_memory_mib"] * 2**20 > FAIL_FACTOR * MEMORY_BUDGET_B:
-            _failures.append(f"{row['notebook']} peaked at {row['peak_memory_mib']} MiB, over twice the 4 GiB budget")
+            _failures.append(
+                f"{row['notebook']} peaked at {row['peak_memory_mib']} MiB, over twice the 4 GiB budget"
+            )
     from course_utils.paths import build_dir
 
     out = build_dir() / "budget.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "budgets": {"notebook_seconds": NOTEBOOK_BUDGET_S, "total_seconds": TOTAL_BUDGET_S, "peak_memory_mib": MEMORY_BUDGET_B // 2**20},
-        "cpus": psutil.cpu_count(),
-        "notebooks": rows,
-        "total_seconds": round(total, 1),
-        "failures": _failures,
-    }, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "budgets": {
+                    "notebook_seconds": NOTEBOOK_BUDGET_S,
+                    "total_seconds": TOTAL_BUDGET_S,
+                    "peak_memory_mib": MEMORY_BUDGET_B // 2**20,
+                },
+                "cpus": psutil.cpu_count(),
+                "notebooks": rows,
+                "total_seconds": round(total, 1),
+                "failures": _failures,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if _failures and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -117,7 +131,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.write_line(f"{'notebook':<{width}} {'seconds':>8} {'budget':>7} {'peak MiB':>9} {'budget':>7}  status")
     for r in rows:
         ok = r["seconds"] <= NOTEBOOK_BUDGET_S and r["peak_memory_mib"] <= MEMORY_BUDGET_B // 2**20
-        tr.write_line(f"{r['notebook']:<{width}} {r['seconds']:>8.1f} {NOTEBOOK_BUDGET_S:>7.0f} {r['peak_memory_mib']:>9} {MEMORY_BUDGET_B // 2**20:>7}  {'ok' if ok else 'OVER'}")
-    tr.write_line(f"{'total':<{width}} {total:>8.1f} {TOTAL_BUDGET_S:>7.0f} {'':>9} {'':>7}  {'ok' if total <= TOTAL_BUDGET_S else 'OVER'}")
+        tr.write_line(
+            f"{r['notebook']:<{width}} {r['seconds']:>8.1f} {NOTEBOOK_BUDGET_S:>7.0f} "
+            f"{r['peak_memory_mib']:>9} {MEMORY_BUDGET_B // 2**20:>7}  {'ok' if ok else 'OVER'}"
+        )
+    tr.write_line(
+        f"{'total':<{width}} {total:>8.1f} {TOTAL_BUDGET_S:>7.0f} {'':>9} {'':>7}  "
+        f"{'ok' if total <= TOTAL_BUDGET_S else 'OVER'}"
+    )
     for failure in _failures:
         tr.write_line(f"FAILED budget: {failure}", red=True)

@@ -31,7 +31,7 @@ from course_utils.data import RemoteFile
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         mirror = self.server.mirror
@@ -71,7 +71,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
-    mirror: "LocalMirror"
+    mirror: LocalMirror
 
 
 class LocalMirror:
@@ -83,14 +83,16 @@ class LocalMirror:
         self.requests: Counter[str] = Counter()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.mirror = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "LocalMirror":
+    def start(self) -> LocalMirror:
         self._thread.start()
         return self
 
@@ -138,12 +140,18 @@ def add_file(mirror_root: Path, path: str, body: bytes, hashing: str = "sha256")
     if hashing == "sha256":
         return RemoteFile(path=path, url=origin, known_hash=f"sha256:{sha256(body)}", size=len(body))
     if hashing == "md5":
-        return RemoteFile(path=path, url=origin, known_hash=f"md5:{hashlib.md5(body).hexdigest()}", size=len(body))
+        return RemoteFile(
+            path=path, url=origin, known_hash=f"md5:{hashlib.md5(body).hexdigest()}", size=len(body)
+        )
     if hashing == "none":
         return RemoteFile(path=path, url=origin, known_hash=None)
     if hashing == "content":
-        return RemoteFile(path=path, url=origin, known_hash=f"md5:{hashlib.md5(body).hexdigest()}",
-                          content_sha256=sha256(gzip.decompress(body)))
+        return RemoteFile(
+            path=path,
+            url=origin,
+            known_hash=f"md5:{hashlib.md5(body).hexdigest()}",
+            content_sha256=sha256(gzip.decompress(body)),
+        )
     raise ValueError(hashing)
 
 

@@ -18,6 +18,7 @@ from course_utils.attention import (
     padding_mask,
     scaled_dot_product_attention,
 )
+from tests.keras_round_trip import assert_keras_round_trip
 
 TOL = 1e-5
 
@@ -123,19 +124,38 @@ def _random_configuration(rng):
     mask = None
     if kind == "padding":
         lengths = rng.integers(1, t_k + 1, size=batch)
-        mask = np.broadcast_to((np.arange(t_k)[None, :] < lengths[:, None])[:, None, :], (batch, t_q, t_k)).copy()
+        mask = np.broadcast_to(
+            (np.arange(t_k)[None, :] < lengths[:, None])[:, None, :], (batch, t_q, t_k)
+        ).copy()
     elif kind == "random":
         mask = rng.random((batch, t_q, t_k)) < 0.6
         mask[..., 0] = True  # every query keeps at least one key
-    return dict(num_heads=num_heads, key_dim=key_dim, value_dim=value_dim, query=query, value=value, key=key,
-                mask=mask, causal=kind == "causal")
+    return dict(
+        num_heads=num_heads,
+        key_dim=key_dim,
+        value_dim=value_dim,
+        query=query,
+        value=value,
+        key=key,
+        mask=mask,
+        causal=kind == "causal",
+    )
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_own_mha_equals_keras_on_random_configurations(seed):
     config = _random_configuration(np.random.default_rng(1000 + seed))
-    theirs, ours = _pair(config["num_heads"], config["key_dim"], config["value_dim"], config["query"], config["value"], config["key"])
-    kwargs = dict(attention_mask=config["mask"], return_attention_scores=True, use_causal_mask=config["causal"])
+    theirs, ours = _pair(
+        config["num_heads"],
+        config["key_dim"],
+        config["value_dim"],
+        config["query"],
+        config["value"],
+        config["key"],
+    )
+    kwargs = dict(
+        attention_mask=config["mask"], return_attention_scores=True, use_causal_mask=config["causal"]
+    )
     out_k, scores_k = theirs(config["query"], config["value"], config["key"], **kwargs)
     out_o, scores_o = ours(config["query"], config["value"], config["key"], **kwargs)
     assert out_o.shape == out_k.shape and scores_o.shape == scores_k.shape
@@ -145,7 +165,9 @@ def test_own_mha_equals_keras_on_random_configurations(seed):
 
 def test_random_configurations_cover_the_cases_that_matter():
     configs = [_random_configuration(np.random.default_rng(1000 + seed)) for seed in range(12)]
-    assert any(c["key"] is not None or c["value"].shape != c["query"].shape for c in configs), "no cross-attention"
+    assert any(c["key"] is not None or c["value"].shape != c["query"].shape for c in configs), (
+        "no cross-attention"
+    )
     assert any(c["value"] is c["query"] for c in configs), "no self-attention"
     assert any(c["mask"] is not None for c in configs) and any(c["causal"] for c in configs), "no masks"
     assert any(c["key_dim"] != c["query"].shape[-1] // c["num_heads"] for c in configs)
@@ -216,15 +238,13 @@ def test_dropout_only_in_training():
 
 def test_config_and_keras_round_trip(tmp_path):
     inputs = keras.Input((None, 12))
-    x = MultiHeadAttention(num_heads=3, key_dim=5, value_dim=2, name="own_mha")(inputs, inputs, use_causal_mask=True)
+    x = MultiHeadAttention(num_heads=3, key_dim=5, value_dim=2, name="own_mha")(
+        inputs, inputs, use_causal_mask=True
+    )
     model = keras.Model(inputs, x)
     data = np.random.default_rng(5).normal(size=(2, 7, 12)).astype("float32")
-    before = model.predict(data, verbose=0)
-    path = tmp_path / "mha.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
+    loaded = assert_keras_round_trip(model, data, tmp_path, "mha")
     assert isinstance(loaded.get_layer("own_mha"), MultiHeadAttention)
-    np.testing.assert_array_equal(loaded.predict(data, verbose=0), before)
     config = loaded.get_layer("own_mha").get_config()
     assert (config["num_heads"], config["key_dim"], config["value_dim"]) == (3, 5, 2)
     rebuilt = MultiHeadAttention.from_config(config)

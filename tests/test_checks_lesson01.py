@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils.checks import check_rnn_forward
-from course_utils.checks import lesson01
+from course_utils.checks import check_rnn_forward, lesson01
+from course_utils.rnn import keras_simple_rnn, rnn_forward_reference
 
 
 def correct(x, W_x, W_h, b):
@@ -117,7 +117,7 @@ def not_attempted(x, W_x, W_h, b):
 def test_reference_matches_keras_simple_rnn():
     for case in lesson01._test_cases():
         args = (case["x"], case["W_x"], case["W_h"], case["b"])
-        np.testing.assert_allclose(lesson01.rnn_forward_reference(*args), lesson01.keras_simple_rnn(*args), atol=1e-5)
+        np.testing.assert_allclose(rnn_forward_reference(*args), keras_simple_rnn(*args), atol=1e-5)
 
 
 def test_correct_passes():
@@ -157,7 +157,9 @@ def test_each_mistake_gets_its_hint(wrong, hint):
     assert result.hint == hint
 
 
-@pytest.mark.parametrize("wrong, named", [(initial_state_ones, "ones"), (initial_state_random, "the values you started from")])
+@pytest.mark.parametrize(
+    "wrong, named", [(initial_state_ones, "ones"), (initial_state_random, "the values you started from")]
+)
 def test_wrong_initial_state(wrong, named):
     result = check_rnn_forward(wrong, verbose=False)
     assert not result.passed

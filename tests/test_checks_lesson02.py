@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils.checks import check_positional_encoding
-from course_utils.checks import lesson02
+from course_utils.checks import check_positional_encoding, lesson02
 from course_utils.layers import sinusoidal_position_encoding
 
 
@@ -118,7 +117,9 @@ def not_attempted(length, depth):
 def test_reference_is_the_layer_module_encoding():
     for length, depth in lesson02.EVEN_CASES + lesson02.ODD_CASES:
         np.testing.assert_allclose(
-            lesson02.positional_encoding_reference(length, depth), sinusoidal_position_encoding(length, depth), atol=1e-5
+            lesson02.positional_encoding_reference(length, depth),
+            sinusoidal_position_encoding(length, depth),
+            atol=1e-5,
         )
 
 
@@ -138,7 +139,9 @@ def test_correct_passes():
 def test_tensor_output_passes():
     import keras
 
-    result = check_positional_encoding(lambda length, depth: keras.ops.convert_to_tensor(correct(length, depth)), verbose=False)
+    result = check_positional_encoding(
+        lambda length, depth: keras.ops.convert_to_tensor(correct(length, depth)), verbose=False
+    )
     assert result.passed
 
 
@@ -172,7 +175,9 @@ def test_odd_depth_missing_column():
 def test_odd_depth_error_is_named():
     result = check_positional_encoding(odd_depth_raises, verbose=False)
     assert not result.passed and result.attempted
-    assert result.hint.startswith("works for even depth, but positional_encoding(10, 7) (odd depth) raised an error: ValueError")
+    assert result.hint.startswith(
+        "works for even depth, but positional_encoding(10, 7) (odd depth) raised an error: ValueError"
+    )
     assert "pe[:, 1::2] = np.cos(angles)" in result.hint
 
 
@@ -202,7 +207,9 @@ def test_other_wrong_values_get_the_generic_hint():
 
 def test_learner_exception_becomes_a_hint():
     def broken(length, depth):
-        return np.sin(np.arange(length)[:, None] / 10000 ** (np.arange(depth)[:, None] / depth)).reshape(length, depth)
+        return np.sin(np.arange(length)[:, None] / 10000 ** (np.arange(depth)[:, None] / depth)).reshape(
+            length, depth
+        )
 
     result = check_positional_encoding(broken, verbose=False)
     assert not result.passed and result.attempted

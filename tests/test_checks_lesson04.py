@@ -10,8 +10,8 @@ import keras
 import pytest
 from keras import layers
 
-from course_utils.blocks import TransformerBlock
 from course_utils.checks import check_transformer_block
+from course_utils.layers import TransformerBlock
 
 
 class SeedBlock(layers.Layer):
@@ -159,7 +159,9 @@ def not_a_layer(embed_dim, num_heads, ff_dim, rate):
     return lambda x, training=None: x
 
 
-@pytest.mark.parametrize("cls", [SeedBlock, SmallHeads, NormsCreatedInOtherOrder, TransformerBlock], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [SeedBlock, SmallHeads, NormsCreatedInOtherOrder, TransformerBlock], ids=lambda c: c.__name__
+)
 def test_correct_blocks_pass(cls):
     result = check_transformer_block(cls, verbose=False)
     assert result.passed and result.attempted, result.hint

@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras import ops
 
 from course_utils.checks import check_extract_patches
-from course_utils.vit import extract_patches
+from course_utils.vision.patches import extract_patches
 
 
 def correct_numpy(images, patch_size):
@@ -28,8 +28,11 @@ def tf_image_patches(images, patch_size):
     """tf.image.extract_patches with sizes = strides = patch: the right order ((row, col, channel)),
     but with padding="VALID" it silently drops a border that does not fill a patch."""
     patches = tf.image.extract_patches(
-        images, sizes=[1, patch_size, patch_size, 1], strides=[1, patch_size, patch_size, 1],
-        rates=[1, 1, 1, 1], padding="VALID",
+        images,
+        sizes=[1, patch_size, patch_size, 1],
+        strides=[1, patch_size, patch_size, 1],
+        rates=[1, 1, 1, 1],
+        padding="VALID",
     )
     b, rows, cols, depth = patches.shape
     return tf.reshape(patches, (b, rows * cols, depth))
@@ -69,7 +72,11 @@ def reshape_only(images, patch_size):  # strips of pixels, not square patches
 
 def overlapping(images, patch_size):  # stride 1 instead of stride = patch size
     patches = tf.image.extract_patches(
-        images, sizes=[1, patch_size, patch_size, 1], strides=[1, 1, 1, 1], rates=[1, 1, 1, 1], padding="VALID"
+        images,
+        sizes=[1, patch_size, patch_size, 1],
+        strides=[1, 1, 1, 1],
+        rates=[1, 1, 1, 1],
+        padding="VALID",
     )
     b, rows, cols, depth = patches.shape
     return tf.reshape(patches, (b, rows * cols, depth))

@@ -11,7 +11,7 @@ import pytest
 from keras import layers
 
 from course_utils.checks import check_transfer_model
-from course_utils.vit import remove_top, transfer_model
+from course_utils.vision.transfer import build_transfer_model, remove_top
 
 
 def _features(backbone):
@@ -26,8 +26,18 @@ def _head(x, num_classes, activation="softmax"):
     return layers.Dense(num_classes, activation=activation)(x)
 
 
-def _model(backbone, num_classes, *, freeze=True, activation="softmax", from_logits=False, remove=True, compile=True,
-           head=_head, loss=None):
+def _model(
+    backbone,
+    num_classes,
+    *,
+    freeze=True,
+    activation="softmax",
+    from_logits=False,
+    remove=True,
+    compile=True,
+    head=_head,
+    loss=None,
+):
     features = _features(backbone) if remove else backbone
     if freeze:
         features.trainable = False
@@ -35,8 +45,11 @@ def _model(backbone, num_classes, *, freeze=True, activation="softmax", from_log
     outputs = head(features(inputs, training=False), num_classes, activation)
     model = keras.Model(inputs, outputs)
     if compile:
-        model.compile(optimizer="adam", loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer="adam",
+            loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+            metrics=["accuracy"],
+        )
     return model
 
 
@@ -44,10 +57,16 @@ def sequential_like_the_seed(backbone, num_classes):
     """The seed's Sequential style, logits + from_logits=True: also right."""
     features = _features(backbone)
     features.trainable = False
-    model = keras.Sequential([
-        features, layers.Flatten(), layers.BatchNormalization(), layers.Dense(32, activation="gelu"),
-        layers.Dropout(0.2), layers.Dense(num_classes),
-    ])
+    model = keras.Sequential(
+        [
+            features,
+            layers.Flatten(),
+            layers.BatchNormalization(),
+            layers.Dense(32, activation="gelu"),
+            layers.Dropout(0.2),
+            layers.Dense(num_classes),
+        ]
+    )
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 
@@ -92,7 +111,9 @@ def not_compiled(backbone, num_classes):
 
 def head_without_batchnorm(backbone, num_classes):
     def head(x, n, activation):
-        return layers.Dense(n, activation=activation)(layers.Dropout(0.2)(layers.Dense(32)(layers.Flatten()(x))))
+        return layers.Dense(n, activation=activation)(
+            layers.Dropout(0.2)(layers.Dense(32)(layers.Flatten()(x)))
+        )
 
     return _model(backbone, num_classes, head=head)
 
@@ -117,7 +138,7 @@ def untouched(backbone, num_classes):
     raise NotImplementedError  # your code here
 
 
-@pytest.mark.parametrize("fn", [transfer_model, sequential_like_the_seed])
+@pytest.mark.parametrize("fn", [build_transfer_model, sequential_like_the_seed])
 def test_correct_implementations_pass(fn):
     result = check_transfer_model(fn, verbose=False)
     assert result.passed, result.hint

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils.checks import check_attention_rollout
-from course_utils.checks import lesson08
+from course_utils.checks import check_attention_rollout, lesson08
 
 
 def correct(attentions):
@@ -153,7 +152,12 @@ def not_attempted(attentions):
 
 
 def test_reference_and_equivalent_solutions_pass():
-    for fn in (correct, correct_as_vit_keras, correct_float32_keras_ops, lesson08.attention_rollout_reference):
+    for fn in (
+        correct,
+        correct_as_vit_keras,
+        correct_float32_keras_ops,
+        lesson08.attention_rollout_reference,
+    ):
         result = check_attention_rollout(fn, verbose=False)
         assert result.passed, (fn.__name__, result.hint)
 

@@ -51,7 +51,11 @@ def test_review_splits_have_the_asked_sizes_and_are_disjoint(reviews):
     assert len(reviews.x_val) == round(0.1 * n)
     assert len(reviews.x_test) == round(0.2 * n)
     assert len(reviews.x_train) == n - len(reviews.x_val) - len(reviews.x_test)
-    for x, y in [(reviews.x_train, reviews.y_train), (reviews.x_val, reviews.y_val), (reviews.x_test, reviews.y_test)]:
+    for x, y in [
+        (reviews.x_train, reviews.y_train),
+        (reviews.x_val, reviews.y_val),
+        (reviews.x_test, reviews.y_test),
+    ]:
         assert len(x) == len(y)
         assert y.dtype == np.int32 and set(np.unique(y)) == {0, 1}
     train, val, test = (set(x.tolist()) for x in (reviews.x_train, reviews.x_val, reviews.x_test))
@@ -72,8 +76,9 @@ def test_review_split_is_reproducible_and_depends_on_the_seed(reviews):
     assert np.array_equal(again.x_train, reviews.x_train) and np.array_equal(again.y_test, reviews.y_test)
     other = load_reviews(profile="default", seed=99)
     assert not np.array_equal(other.x_train, reviews.x_train)
-    assert sorted(other.x_test.tolist() + other.x_val.tolist() + other.x_train.tolist()) == \
-        sorted(reviews.x_test.tolist() + reviews.x_val.tolist() + reviews.x_train.tolist())
+    assert sorted(other.x_test.tolist() + other.x_val.tolist() + other.x_train.tolist()) == sorted(
+        reviews.x_test.tolist() + reviews.x_val.tolist() + reviews.x_train.tolist()
+    )
 
 
 def test_review_info_line_says_what_is_used_and_how_to_get_imdb(empty_cache):
@@ -110,7 +115,10 @@ def test_full_reviews_offline_as_a_learner_sees_it(empty_cache):
 
 
 def _fashion_available() -> bool:
-    debian = all(data.verify(data.FASHION_MNIST_DEBIAN_DIR / e.path.split("/")[-1], e) for e in data.REGISTRY["fashion-mnist"])
+    debian = all(
+        data.verify(data.FASHION_MNIST_DEBIAN_DIR / e.path.split("/")[-1], e)
+        for e in data.REGISTRY["fashion-mnist"]
+    )
     return debian or data.is_cached("fashion-mnist")
 
 
@@ -147,14 +155,6 @@ def test_fashion_mnist_with_no_source_names_every_fix(empty_cache, monkeypatch, 
     monkeypatch.setattr(data, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "no-debian-package")
     with pytest.raises(CourseDataError) as info:
         load_fashion_mnist()
-    assert_clean_error(info.value, "make fetch NAME=fashion-mnist", "COURSE_MIRROR", "apt-get install dataset-fashion-mnist")
-
-
-# ---- tf.data helper ------------------------------------------------------------------------
-
-
-def test_to_dataset_batches_texts_and_labels(reviews):
-    ds = data.to_dataset(reviews.x_val[:100], reviews.y_val[:100], batch_size=32, shuffle=True, seed=1)
-    batches = list(ds.as_numpy_iterator())
-    assert [len(y) for _, y in batches] == [32, 32, 32, 4]
-    assert sorted(t.decode() for x, _ in batches for t in x) == sorted(reviews.x_val[:100].tolist())
+    assert_clean_error(
+        info.value, "make fetch NAME=fashion-mnist", "COURSE_MIRROR", "apt-get install dataset-fashion-mnist"
+    )

@@ -53,10 +53,14 @@ def test_offline_without_a_mirror_suggests_one(tmp_path, monkeypatch):
     entry = add_file(tmp_path / "origin", "toy/file.bin", BODY)  # its origin URL is a closed loopback port
     with pytest.raises(CourseDataError) as info:
         fetch_file(entry, progress=False)
-    assert_clean_error(info.value, entry.url, "make fetch NAME=toy", "set COURSE_MIRROR to your instructor's mirror")
+    assert_clean_error(
+        info.value, entry.url, "make fetch NAME=toy", "set COURSE_MIRROR to your instructor's mirror"
+    )
 
 
-@pytest.mark.parametrize("typo", ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://127.0.0.1:99999", "http://"])
+@pytest.mark.parametrize(
+    "typo", ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://127.0.0.1:99999", "http://"]
+)
 def test_a_malformed_mirror_is_named_not_mistaken_for_a_checksum_error(tmp_path, monkeypatch, typo):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_MIRROR", typo)
@@ -163,7 +167,9 @@ def test_a_damaged_cached_file_is_detected_and_fetched_again(mirror, tmp_path, d
     entry = add_file(mirror.root, "toy/file.bin", BODY)
     cached = tmp_path / "cache" / "toy" / "file.bin"
     cached.parent.mkdir(parents=True)
-    cached.write_bytes({"corrupted": BODY[:-1] + b"\x00", "truncated": BODY[: len(BODY) // 2], "empty": b""}[damage])
+    cached.write_bytes(
+        {"corrupted": BODY[:-1] + b"\x00", "truncated": BODY[: len(BODY) // 2], "empty": b""}[damage]
+    )
     assert not verify(cached, entry)
     assert fetch_file(entry, progress=False).read_bytes() == BODY
     assert mirror.requests["toy/file.bin"] == 1
@@ -288,7 +294,9 @@ def test_two_processes_recording_the_same_hash_at_once(tmp_path, monkeypatch):
     cached.write_bytes(BODY)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    workers = [context.Process(target=_record_many, args=(entry, str(cached), 300, results)) for _ in range(2)]
+    workers = [
+        context.Process(target=_record_many, args=(entry, str(cached), 300, results)) for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=60) for _ in workers]

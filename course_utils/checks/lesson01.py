@@ -9,18 +9,29 @@ The exercise: write ``rnn_forward(x, W_x, W_h, b)`` in NumPy, the forward pass o
     h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b)      for t = 1 .. T
     return [h_1, ..., h_T] stacked as (batch, time, units)
 
-The checker compares the learner's output with Keras itself on a few test cases and, when
+The reference is lesson code, :func:`course_utils.rnn.keras_simple_rnn` (with
+:func:`course_utils.rnn.rnn_forward_reference`, the same loop in NumPy). The checker compares
+the learner's output with Keras itself on a few test cases and, when
 they differ, recognises the typical mistakes (each has its own hint and its own unit test).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
+from course_utils.checks._core import (
+    HINT_RETURNED_NONE,  # noqa: F401  (re-exported: tests compare hints with it)
+    CheckResult,
+    LearnerError,
+    Mistakes,
+    as_float_array,
+    call_learner,
+    first_mistake,
+    run_checker,
+)
+from course_utils.rnn import keras_simple_rnn
 
 __all__ = ["check_rnn_forward"]
 
@@ -69,22 +80,6 @@ HINT_SHAPES_REMINDER = (
 )
 
 
-def rnn_forward_reference(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The simple-RNN recurrence in NumPy (what the exercise asks for), in float64."""
-    x, W_x, W_h, b = (np.asarray(a, dtype="float64") for a in (x, W_x, W_h, b))
-    return _recurrence(x, W_x, W_h, b, h0=np.zeros((x.shape[0], W_h.shape[0])))
-
-
-def keras_simple_rnn(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``keras.layers.SimpleRNN(return_sequences=True)`` with the given weights: the reference."""
-    import keras
-
-    layer = keras.layers.SimpleRNN(W_h.shape[0], return_sequences=True)
-    layer.build(x.shape)
-    layer.set_weights([W_x, W_h, b])
-    return np.asarray(layer(x))
-
-
 def _recurrence(x, W_x, W_h, b, h0, activation=np.tanh, recurrent=lambda h, W_h: h @ W_h):
     """The loop, with the pieces a mistake can change passed in (used for the diagnoses)."""
     h, states = h0, []
@@ -111,7 +106,7 @@ def _test_cases() -> list[dict[str, np.ndarray]]:
     return cases
 
 
-def _mistakes(x, W_x, W_h, b) -> list[tuple[np.ndarray, str]]:
+def _mistakes(x, W_x, W_h, b) -> Mistakes:
     """Outputs of the typical wrong implementations, each with its hint."""
     x, W_x, W_h, b = (np.asarray(a, dtype="float64") for a in (x, W_x, W_h, b))
     zeros = np.zeros((x.shape[0], W_h.shape[0]))
@@ -166,10 +161,14 @@ def _check_case(fn: Callable, case: dict[str, np.ndarray]) -> str | None:
         return _diagnose_shape(got, expected)
     if np.allclose(got, expected, atol=ATOL):
         return None
-    for wrong, hint in _mistakes(x, W_x, W_h, b):
-        if np.allclose(got, wrong, atol=ATOL):
-            return hint
-    if time > 1 and np.allclose(got[:, 0], 0.0, atol=ATOL) and np.allclose(got[:, 1:], expected[:, :-1], atol=ATOL):
+    hint = first_mistake(got, _mistakes(x, W_x, W_h, b), atol=ATOL)
+    if hint is not None:
+        return hint
+    if (
+        time > 1
+        and np.allclose(got[:, 0], 0.0, atol=ATOL)
+        and np.allclose(got[:, 1:], expected[:, :-1], atol=ATOL)
+    ):
         return HINT_SHIFTED
     guess = _initial_state_guess(got, x, W_x, W_h, b)
     if guess is not None:

@@ -11,18 +11,28 @@ columns cosine; each pair shares one frequency). For an odd ``depth`` the formul
 column by column: the last column (index ``depth-1``, even) is a sine whose cosine partner
 falls outside the array.
 
-The checker compares with the reference on even and odd depths and recognises the typical
+The reference is lesson code, :func:`course_utils.layers.sinusoidal_position_encoding`.
+The checker compares with it on even and odd depths and recognises the typical
 mistakes (each has its own hint and its own unit test).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
+from course_utils.checks._core import (
+    HINT_RETURNED_NONE,  # noqa: F401  (re-exported: tests compare hints with it)
+    CheckResult,
+    LearnerError,
+    Mistakes,
+    as_float_array,
+    call_learner,
+    first_mistake,
+    run_checker,
+)
+from course_utils.layers import sinusoidal_position_encoding
 
 __all__ = ["check_positional_encoding"]
 
@@ -31,7 +41,9 @@ ATOL = 1e-4  # float32 sines of angles up to ~50 rad are good to ~1e-5
 EVEN_CASES = [(8, 6), (50, 16)]
 ODD_CASES = [(10, 7), (6, 1)]
 
-HINT_TRANSPOSED = "your array is transposed: shape (depth, length). Return (length, depth): one row per position."
+HINT_TRANSPOSED = (
+    "your array is transposed: shape (depth, length). Return (length, depth): one row per position."
+)
 HINT_SHAPE = "positional_encoding({length}, {depth}) has shape {got}; expected (length, depth) = {expected}."
 HINT_SWAPPED = (
     "sine and cosine are swapped: the paper puts sin in the even columns (0, 2, 4, ...) and cos "
@@ -91,12 +103,13 @@ HINT_GENERIC = (
 
 
 def positional_encoding_reference(length: int, depth: int) -> np.ndarray:
-    """The paper's sinusoidal encoding, (length, depth), float64."""
-    return _encoding(length, depth)
+    """The reference: lesson code, :func:`course_utils.layers.sinusoidal_position_encoding`, as float64."""
+    return sinusoidal_position_encoding(length, depth).astype("float64")
 
 
 def _encoding(length, depth, exponent=None, positions_from=0, swap=False, multiply=False):
-    """The encoding with the pieces a mistake can change passed in (used for the diagnoses).
+    """The encoding with the pieces a mistake can change passed in (only to build the typical
+    mistakes; the reference is :func:`positional_encoding_reference`).
 
     ``exponent(column, depth)`` gives the exponent e of ``10000 ** e`` for each column.
     """
@@ -118,7 +131,7 @@ def _halves(length, depth, sin_first=True):
     return np.concatenate(parts, axis=1)
 
 
-def _mistakes(length: int, depth: int) -> list[tuple[np.ndarray, str]]:
+def _mistakes(length: int, depth: int) -> Mistakes:
     """Outputs of the typical wrong implementations, each with its hint."""
     return [
         (_encoding(length, depth, swap=True), HINT_SWAPPED),
@@ -127,7 +140,10 @@ def _mistakes(length: int, depth: int) -> list[tuple[np.ndarray, str]]:
         (_encoding(length, depth, exponent=lambda j, d: (j // 2) / d), HINT_EXPONENT_PAIR_INDEX),
         (_encoding(length, depth, exponent=lambda j, d: j / d), HINT_EXPONENT_COLUMN),
         (_encoding(length, depth, exponent=lambda j, d: 2 * j / d), HINT_EXPONENT_DOUBLED),
-        (_encoding(length, depth, exponent=lambda j, d: (j - j % 2).astype("float64")), HINT_EXPONENT_NO_DEPTH),
+        (
+            _encoding(length, depth, exponent=lambda j, d: (j - j % 2).astype("float64")),
+            HINT_EXPONENT_NO_DEPTH,
+        ),
         (_encoding(length, depth, multiply=True), HINT_MULTIPLIED),
         (_encoding(length, depth, positions_from=1), HINT_POSITIONS_FROM_ONE),
     ]
@@ -149,9 +165,9 @@ def _check_even(fn: Callable, length: int, depth: int) -> str | None:
         return HINT_SHAPE.format(length=length, depth=depth, got=got.shape, expected=expected.shape)
     if np.allclose(got, expected, atol=ATOL):
         return None
-    for wrong, hint in _mistakes(length, depth):
-        if wrong.shape == got.shape and np.allclose(got, wrong, atol=ATOL):
-            return hint
+    hint = first_mistake(got, _mistakes(length, depth), atol=ATOL)
+    if hint is not None:
+        return hint
     diff = np.abs(got - expected)
     row, column = np.unravel_index(np.argmax(diff > ATOL), diff.shape)
     return HINT_GENERIC.format(diff=float(diff.max()), row=int(row), column=int(column))

@@ -12,11 +12,23 @@ when they differ recognises the typical mistakes by recomputing each one and com
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, call_learner, run_checker
+from course_utils.attention import scaled_dot_product_attention
+from course_utils.checks._core import (
+    CheckResult,
+    LearnerError,
+    Mistakes,
+    call_learner,
+    close,
+    first_mistake,
+    run_checker,
+    softmax,
+    to_numpy,
+)
 
 __all__ = ["check_scaled_dot_product_attention"]
 
@@ -24,19 +36,24 @@ EXERCISE = "scaled_dot_product_attention"
 ATOL = 1e-5
 
 
+RTOL = 1e-4
+
+
 # ---------------------------------------------------------------------------------------
-# The reference and the typical mistakes, in NumPy (float64 so the reference is exact).
+# The reference (lesson code) and the typical mistakes (NumPy, float64)
 # ---------------------------------------------------------------------------------------
 
 
-def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    x = x - x.max(axis=axis, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(axis=axis, keepdims=True)
+def _reference(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(output, weights)`` of :func:`course_utils.attention.scaled_dot_product_attention`."""
+    mask = case["mask"]
+    output, weights = scaled_dot_product_attention(case["q"], case["k"], case["v"], mask)
+    return to_numpy(output), to_numpy(weights)
 
 
 def _attention(q, k, v, mask=None, *, scale="sqrt", axis=-1, transpose_k=True, mask_mode="correct"):
-    """Attention with one knob per typical mistake (defaults: the correct computation)."""
+    """Attention with one knob per typical mistake, to build :func:`_mistakes` (the knobs'
+    defaults give the correct computation; the reference is :func:`_reference`)."""
     d_k = q.shape[-1]
     k_t = np.swapaxes(k, -1, -2) if transpose_k else k
     scores = q @ k_t
@@ -48,38 +65,87 @@ def _attention(q, k, v, mask=None, *, scale="sqrt", axis=-1, transpose_k=True, m
         allowed = mask if mask_mode == "correct" else ~mask
         allowed = np.broadcast_to(allowed, scores.shape)
         scores = np.where(allowed, scores, -1e9)
-        weights = np.where(allowed, _softmax(scores, axis), 0.0)
+        weights = np.where(allowed, softmax(scores, axis), 0.0)
     elif mask is not None and mask_mode == "after_softmax":  # zeroed after the softmax, not renormalised
-        weights = _softmax(scores, axis) * np.broadcast_to(mask, scores.shape)
+        weights = softmax(scores, axis) * np.broadcast_to(mask, scores.shape)
     else:  # no mask, or the mask ignored
-        weights = _softmax(scores, axis)
+        weights = softmax(scores, axis)
     return weights @ v, weights
 
 
-# Each variant: (name, keyword arguments of _attention, hint). Tried in this order.
+# Each typical mistake: (name, keyword arguments of _attention, hint). Tried in this order.
 MISTAKES: list[tuple[str, dict[str, Any], str]] = [
-    ("no_scaling", {"scale": None},
-     "the scores are not scaled: divide q @ k^T by sqrt(d_k) (d_k = q.shape[-1]) before the softmax."),
-    ("scale_by_dk", {"scale": "d_k"},
-     "you divided the scores by d_k; divide by sqrt(d_k) instead (the scores' variance grows like d_k, "
-     "so their standard deviation grows like sqrt(d_k))."),
-    ("softmax_axis_queries", {"axis": -2},
-     "the softmax runs over the queries (axis -2); it must run over the keys, the last axis (axis=-1), "
-     "so that each query's weights sum to 1."),
-    ("softmax_axis_0", {"axis": 0},
-     "the softmax runs over axis 0 (the batch); it must run over the keys, the last axis (axis=-1)."),
-    ("k_not_transposed", {"transpose_k": False},
-     "k is not transposed: the scores are q @ k^T, i.e. ops.matmul(q, ops.swapaxes(k, -1, -2))."),
-    ("mask_ignored", {"mask_mode": "ignored"},
-     "the mask is ignored: set the scores where mask is False to a large negative number (e.g. -1e9) "
-     "before the softmax, e.g. ops.where(mask, scores, -1e9)."),
-    ("mask_inverted", {"mask_mode": "inverted"},
-     "the mask is inverted: in the Keras convention True means 'may attend', so keep the scores where "
-     "mask is True and block those where it is False."),
-    ("mask_after_softmax", {"mask_mode": "after_softmax"},
-     "you zeroed the blocked weights after the softmax, so the rows no longer sum to 1; block the "
-     "scores before the softmax instead (ops.where(mask, scores, -1e9))."),
+    (
+        "no_scaling",
+        {"scale": None},
+        "the scores are not scaled: divide q @ k^T by sqrt(d_k) (d_k = q.shape[-1]) before the softmax.",
+    ),
+    (
+        "scale_by_dk",
+        {"scale": "d_k"},
+        "you divided the scores by d_k; divide by sqrt(d_k) instead (the scores' variance grows like d_k, "
+        "so their standard deviation grows like sqrt(d_k)).",
+    ),
+    (
+        "softmax_axis_queries",
+        {"axis": -2},
+        "the softmax runs over the queries (axis -2); it must run over the keys, the last axis (axis=-1), "
+        "so that each query's weights sum to 1.",
+    ),
+    (
+        "softmax_axis_0",
+        {"axis": 0},
+        "the softmax runs over axis 0 (the batch); it must run over the keys, the last axis (axis=-1).",
+    ),
+    (
+        "k_not_transposed",
+        {"transpose_k": False},
+        "k is not transposed: the scores are q @ k^T, i.e. ops.matmul(q, ops.swapaxes(k, -1, -2)).",
+    ),
+    (
+        "mask_ignored",
+        {"mask_mode": "ignored"},
+        "the mask is ignored: set the scores where mask is False to a large negative number (e.g. -1e9) "
+        "before the softmax, e.g. ops.where(mask, scores, -1e9).",
+    ),
+    (
+        "mask_inverted",
+        {"mask_mode": "inverted"},
+        "the mask is inverted: in the Keras convention True means 'may attend', so keep the scores where "
+        "mask is True and block those where it is False.",
+    ),
+    (
+        "mask_after_softmax",
+        {"mask_mode": "after_softmax"},
+        "you zeroed the blocked weights after the softmax, so the rows no longer sum to 1; block the "
+        "scores before the softmax instead (ops.where(mask, scores, -1e9)).",
+    ),
 ]
+
+
+def _mistakes(q, k, v, mask) -> Mistakes:
+    """The weights of the typical wrong implementations on one case, each with its hint.
+
+    Mistakes that cannot show on this case (a mask mistake without a mask, an untransposed k
+    whose shapes do not fit) are left out. With an inverted mask, the rows whose keys are all
+    blocked are ambiguous (uniform or zero weights, depending on the implementation): they
+    are NaN, which :func:`course_utils.checks._core.close` does not compare.
+    """
+    mistakes = []
+    for _name, knobs, hint in MISTAKES:
+        if "mask_mode" in knobs and mask is None:
+            continue
+        if "transpose_k" in knobs and q.shape[-1] != k.shape[-2]:
+            continue
+        try:
+            _, wrong_w = _attention(q, k, v, mask, **knobs)
+        except ValueError:
+            continue
+        if knobs.get("mask_mode") == "inverted":
+            rows = np.broadcast_to(~mask, wrong_w.shape).any(axis=-1)
+            wrong_w = np.where(rows[..., None], wrong_w, np.nan)
+        mistakes.append((wrong_w, hint))
+    return mistakes
 
 
 def _cases() -> list[dict[str, Any]]:
@@ -96,9 +162,19 @@ def _cases() -> list[dict[str, Any]]:
     ]
     padding = np.ones((2, 1, 7), dtype=bool)  # (batch, 1, T_k): sequence 0 has 3 padding tokens
     padding[0, 0, 4:] = False
-    cases.append(dict(name="padding mask (2, 1, T_k)", q=arr(2, 4, 6), k=arr(2, 7, 6), v=arr(2, 7, 3), mask=padding))
+    cases.append(
+        dict(name="padding mask (2, 1, T_k)", q=arr(2, 4, 6), k=arr(2, 7, 6), v=arr(2, 7, 3), mask=padding)
+    )
     causal = np.tril(np.ones((5, 5), dtype=bool))  # (T_q, T_k), broadcast over batch and heads
-    cases.append(dict(name="4-D heads, causal mask (T, T)", q=arr(2, 3, 5, 4), k=arr(2, 3, 5, 4), v=arr(2, 3, 5, 6), mask=causal))
+    cases.append(
+        dict(
+            name="4-D heads, causal mask (T, T)",
+            q=arr(2, 3, 5, 4),
+            k=arr(2, 3, 5, 4),
+            v=arr(2, 3, 5, 6),
+            mask=causal,
+        )
+    )
     return cases
 
 
@@ -107,30 +183,31 @@ def _cases() -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "numpy"):
-        x = x.numpy()
-    return np.asarray(x, dtype="float64")
-
-
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and np.allclose(a, b, atol=ATOL, rtol=1e-4)
+    return close(a, b, atol=ATOL, rtol=RTOL)
 
 
 def _unpack(result: Any, case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | str:
     """The learner's (output, weights) as arrays, or a hint if the return value is malformed."""
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return ("return two things, `return output, weights`: the attention weights are needed to plot "
-                f"them (got {type(result).__name__}{'' if not isinstance(result, (tuple, list)) else f' of length {len(result)}'}).")
+        length = "" if not isinstance(result, (tuple, list)) else f" of length {len(result)}"
+        return (
+            "return two things, `return output, weights`: the attention weights are needed to plot "
+            f"them (got {type(result).__name__}{length})."
+        )
     output, weights = result
     if weights is None:
         return "the weights are not returned (got None): `return output, weights`."
     try:
-        output, weights = _to_numpy(output), _to_numpy(weights)
+        output, weights = to_numpy(output), to_numpy(weights)
     except (TypeError, ValueError) as exc:
         raise LearnerError(f"could not read your result as arrays: {exc}") from None
-    expected_out, expected_w = _attention(*(case[n].astype("float64") for n in ("q", "k", "v")), case["mask"])
-    if output.shape == expected_w.shape and weights.shape == expected_out.shape and output.shape != weights.shape:
+    expected_out, expected_w = _reference(case)
+    if (
+        output.shape == expected_w.shape
+        and weights.shape == expected_out.shape
+        and output.shape != weights.shape
+    ):
         return "output and weights are swapped: return `output, weights` in that order."
     return output, weights
 
@@ -138,39 +215,37 @@ def _unpack(result: Any, case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] 
 def _diagnose(case: dict[str, Any], output: np.ndarray, weights: np.ndarray) -> str | None:
     q, k, v = (case[n].astype("float64") for n in ("q", "k", "v"))
     mask = case["mask"]
-    expected_out, expected_w = _attention(q, k, v, mask)
+    expected_out, expected_w = _reference(case)
     if _close(output, expected_out) and _close(weights, expected_w):
         return None
-    where = f"case '{case['name']}' (q {q.shape}, k {k.shape}, v {v.shape}" + (f", mask {mask.shape})" if mask is not None else ")")
+    where = f"case '{case['name']}' (q {q.shape}, k {k.shape}, v {v.shape}" + (
+        f", mask {mask.shape})" if mask is not None else ")"
+    )
     if weights.shape != expected_w.shape:
-        return f"{where}: the weights have shape {weights.shape}, expected {expected_w.shape} (..., T_q, T_k)."
-    for _name, knobs, hint in MISTAKES:
-        if "mask_mode" in knobs and mask is None:
-            continue
-        if "transpose_k" in knobs and q.shape[-1] != k.shape[-2]:
-            continue
-        try:
-            wrong_out, wrong_w = _attention(q, k, v, mask, **knobs)
-        except ValueError:
-            continue
-        if knobs.get("mask_mode") == "inverted":
-            # Rows whose keys are all blocked by the inverted mask are ambiguous (uniform
-            # or zero weights, depending on the implementation): compare the other rows.
-            rows = np.broadcast_to(~mask, wrong_w.shape).any(axis=-1)
-            if weights.shape == wrong_w.shape and np.allclose(weights[rows], wrong_w[rows], atol=ATOL, rtol=1e-4):
-                return f"{where}: {hint}"
-        elif _close(weights, wrong_w):
-            return f"{where}: {hint}"
+        return (
+            f"{where}: the weights have shape {weights.shape}, expected {expected_w.shape} (..., T_q, T_k)."
+        )
+    hint = first_mistake(weights, _mistakes(q, k, v, mask), atol=ATOL, rtol=RTOL)
+    if hint is not None:
+        return f"{where}: {hint}"
     if output.shape != expected_out.shape:
         return f"{where}: the output has shape {output.shape}, expected {expected_out.shape} (..., T_q, d_v)."
     if _close(weights, expected_w):
-        return f"{where}: the weights are right but the output is not; output = weights @ v (ops.matmul(weights, v))."
+        return (
+            f"{where}: the weights are right but the output is not; output = weights @ v "
+            "(ops.matmul(weights, v))."
+        )
     row_sums = weights.sum(axis=-1)
     if not np.allclose(row_sums[row_sums > ATOL], 1.0, atol=1e-4):
-        return (f"{where}: the weights' rows do not sum to 1 (they sum to {row_sums.min():.3f} .. "
-                f"{row_sums.max():.3f}); return the weights after the softmax over the last axis.")
+        return (
+            f"{where}: the weights' rows do not sum to 1 (they sum to {row_sums.min():.3f} .. "
+            f"{row_sums.max():.3f}); return the weights after the softmax over the last axis."
+        )
     diff = np.abs(weights - expected_w).max()
-    return f"{where}: the weights differ from the reference by up to {diff:.3g}; compare each step with the formula softmax(q k^T / sqrt(d_k))."
+    return (
+        f"{where}: the weights differ from the reference by up to {diff:.3g}; compare each step with the "
+        "formula softmax(q k^T / sqrt(d_k))."
+    )
 
 
 def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = True) -> CheckResult:
@@ -201,7 +276,12 @@ def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = T
             return check()
         except LearnerError as exc:
             text = str(exc)
-            if "transpose" in text.lower() or "shape" in text.lower() or "dimension" in text.lower() or "incompatible" in text.lower():
+            if (
+                "transpose" in text.lower()
+                or "shape" in text.lower()
+                or "dimension" in text.lower()
+                or "incompatible" in text.lower()
+            ):
                 raise LearnerError(
                     f"{text}. If this comes from transposing k: with batch (and head) axes in front, "
                     "transpose only the last two axes, ops.swapaxes(k, -1, -2) (k.T reverses every axis)."

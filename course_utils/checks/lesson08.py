@@ -17,12 +17,22 @@ unit test in tests/test_checks_lesson08.py).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from course_utils.checks._core import CheckResult, LearnerError, as_float_array, call_learner, run_checker
-from course_utils.checks._core import HINT_RETURNED_NONE  # noqa: F401  (re-exported: tests compare hints with it)
+from course_utils.checks._core import (
+    HINT_RETURNED_NONE,  # noqa: F401  (re-exported: tests compare hints with it)
+    CheckResult,
+    LearnerError,
+    Mistakes,
+    as_float_array,
+    call_learner,
+    close,
+    first_mistake,
+    run_checker,
+    softmax,
+)
 from course_utils.rollout import attention_rollout as attention_rollout_reference
 
 __all__ = ["check_attention_rollout"]
@@ -93,11 +103,6 @@ HINT_GENERIC = (
 )
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def _test_cases() -> list[np.ndarray]:
     """Random attention weights (rows are softmaxes), float32 like a model's. Heads differ a
     lot (different temperatures) so that max, sum, mean and one head are told apart."""
@@ -106,7 +111,7 @@ def _test_cases() -> list[np.ndarray]:
     for layers, heads, tokens in [(3, 4, 5), (4, 2, 10), (2, 3, 4)]:
         temperature = rng.uniform(0.5, 3.0, size=(1, heads, 1, 1))
         logits = rng.normal(size=(layers, heads, tokens, tokens)) * temperature
-        cases.append(_softmax(logits).astype("float32"))
+        cases.append(softmax(logits).astype("float32"))
     return cases
 
 
@@ -118,7 +123,7 @@ def _product(per_layer: np.ndarray, reverse: bool = False, elementwise: bool = F
     return rollout
 
 
-def _mistakes(attentions: np.ndarray) -> list[tuple[np.ndarray, str]]:
+def _mistakes(attentions: np.ndarray) -> Mistakes:
     """Outputs of the typical wrong implementations, each with its hint."""
     a = np.asarray(attentions, dtype="float64")
     eye = np.eye(a.shape[-1])
@@ -140,10 +145,6 @@ def _mistakes(attentions: np.ndarray) -> list[tuple[np.ndarray, str]]:
     ]
 
 
-def _close(got: np.ndarray, expected: np.ndarray) -> bool:
-    return got.shape == expected.shape and np.allclose(got, expected, rtol=RTOL, atol=ATOL)
-
-
 def _diagnose_shape(got: np.ndarray, attentions: np.ndarray) -> str:
     layers, heads, tokens, _ = attentions.shape
     expected = (tokens, tokens)
@@ -161,18 +162,20 @@ def _check_case(fn: Callable, attentions: np.ndarray) -> str | None:
     try:
         raw = call_learner(fn, attentions.copy())
     except LearnerError as exc:
-        raise LearnerError(f"{exc} [called with attentions of shape {attentions.shape} = (layers, heads, T, T)]") from None
+        raise LearnerError(
+            f"{exc} [called with attentions of shape {attentions.shape} = (layers, heads, T, T)]"
+        ) from None
     got, hint = as_float_array(raw, "of shape (T, T)")
     if hint:
         return hint
     expected = attention_rollout_reference(attentions)
     if got.shape != expected.shape:
         return _diagnose_shape(got, attentions)
-    if _close(got, expected):
+    if close(got, expected, atol=ATOL, rtol=RTOL):
         return None
-    for wrong, hint in _mistakes(attentions):
-        if _close(got, wrong):
-            return hint
+    hint = first_mistake(got, _mistakes(attentions), atol=ATOL, rtol=RTOL)
+    if hint is not None:
+        return hint
     diff = float(np.max(np.abs(got - expected)))
     row_sums = got.sum(axis=-1)
     if not np.allclose(row_sums, 1.0, atol=1e-4):

@@ -92,7 +92,7 @@ def main(workdir: Path) -> None:
     out.update(vit_outputs(own, images, "keras3_own"))
 
     # The course's pretrained tiny ViT (shipped .weights.h5, Keras 3), exported for the old stack
-    from course_utils.vit import TINY_VIT_CONFIG, load_tiny_vit, read_card, weights_path
+    from course_utils.vision import TINY_VIT_CONFIG, load_tiny_vit, read_card, weights_path
 
     course = load_tiny_vit()
     course_config = {**TINY_VIT_CONFIG, "classes": read_card()["architecture"]["classes"], "activation": "linear"}

@@ -1,4 +1,4 @@
-"""course_utils.blocks: TransformerBlock, the two text classifiers, EpochLog."""
+"""course_utils.layers.TransformerBlock and the two text classifiers of course_utils.text_models."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils.blocks import EpochLog, TransformerBlock, build_lstm_classifier, build_text_classifier
+from course_utils.layers import TransformerBlock
+from course_utils.text_models import build_lstm_classifier, build_text_classifier
+from tests.keras_round_trip import assert_keras_round_trip
 
 
 def _np(x):
@@ -79,34 +81,41 @@ def test_padding_mask_keeps_attention_off_padding():
 def test_config_round_trip():
     block = TransformerBlock(16, 2, 24, rate=0.2, key_dim=8, name="tb")
     config = block.get_config()
-    assert {k: config[k] for k in ("embed_dim", "num_heads", "ff_dim", "rate", "key_dim")} == \
-        {"embed_dim": 16, "num_heads": 2, "ff_dim": 24, "rate": 0.2, "key_dim": 8}
+    assert {k: config[k] for k in ("embed_dim", "num_heads", "ff_dim", "rate", "key_dim")} == {
+        "embed_dim": 16,
+        "num_heads": 2,
+        "ff_dim": 24,
+        "rate": 0.2,
+        "key_dim": 8,
+    }
     clone = TransformerBlock.from_config(config)
     assert clone.key_dim == 8 and clone.rate == 0.2
 
 
-def test_reexported_from_layers():
-    from course_utils import layers
+def test_one_home_for_the_block_and_the_builders():
+    # Every layer lives in course_utils.layers, the model builders in text_models: the class
+    # is defined there (not re-exported from elsewhere), and the old module is gone.
+    import importlib.util
 
-    if not hasattr(layers, "TransformerBlock"):
-        pytest.skip("course_utils.layers does not re-export TransformerBlock yet")
-    assert layers.TransformerBlock is TransformerBlock
+    assert TransformerBlock.__module__ == "course_utils.layers"
+    assert build_text_classifier.__module__ == build_lstm_classifier.__module__ == "course_utils.text_models"
+    assert importlib.util.find_spec("course_utils.blocks") is None
+    assert keras.saving.get_registered_name(TransformerBlock) == "course>TransformerBlock"
 
 
 @pytest.mark.parametrize("mask_zero", [False, True])
 def test_text_classifier_keras_round_trip(tmp_path, mask_zero):
-    model = build_text_classifier(maxlen=10, vocab_size=50, embed_dim=8, num_heads=2, ff_dim=8, mask_zero=mask_zero)
+    model = build_text_classifier(
+        maxlen=10, vocab_size=50, embed_dim=8, num_heads=2, ff_dim=8, mask_zero=mask_zero
+    )
     ids = np.random.default_rng(1).integers(1, 50, size=(4, 10))
     ids[0, 6:] = 0
     model.fit(ids, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
     before = model.predict(ids, verbose=0)
     assert before.shape == (4, 2)
     np.testing.assert_allclose(before.sum(-1), 1.0, atol=1e-5)
-    path = tmp_path / "classifier.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
+    loaded = assert_keras_round_trip(model, ids, tmp_path, "classifier")
     assert isinstance(loaded.get_layer("transformer_block"), TransformerBlock)
-    np.testing.assert_array_equal(loaded.predict(ids, verbose=0), before)
 
 
 def test_text_classifier_with_mask_ignores_padding_content():
@@ -127,13 +136,3 @@ def test_lstm_classifier_builds_and_predicts():
     assert out.shape == (3, 2)
     uni = build_lstm_classifier(maxlen=10, vocab_size=50, embed_dim=8, units=4, bidirectional=False)
     assert uni.count_params() < model.count_params()
-
-
-def test_epoch_log_prints_one_line_per_epoch(capsys):
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    log = EpochLog("tiny")
-    model.fit(np.zeros((8, 3)), np.zeros(8), epochs=3, verbose=0, callbacks=[log])
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("tiny epoch")]
-    assert len(lines) == 3 and len(log.seconds) == 3
-    assert all(s > 0 for s in log.seconds)

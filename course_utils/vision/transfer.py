@@ -1,0 +1,94 @@
+"""Transfer learning with a ViT backbone (notebook 07): remove the top, add the seed's head.
+
+* :func:`build_transfer_model` -- the reference of exercise 07 (``build_transfer_model``): a frozen
+  backbone in inference mode and :func:`seed_head` on top, compiled.
+* :func:`remove_top` / :func:`has_top` -- a vit-keras model up to its class token.
+* :func:`remember_start` -- go back to a compiled model's starting point between runs.
+"""
+
+from __future__ import annotations
+
+import keras
+
+__all__ = ["has_top", "remember_start", "remove_top", "seed_head", "build_transfer_model"]
+
+
+def remove_top(model):
+    """A vit-keras model without its classification top: the model up to ``ExtractToken``.
+
+    ``ExtractToken`` is the layer that keeps the class token (``v[:, 0]``); everything after it
+    (the ``head`` Dense layer, and ``pre_logits`` for ImageNet-21k models) is the top. The layers
+    are shared with ``model``, so its pretrained weights come along. This is what
+    ``include_top=False`` builds in the first place.
+    """
+    return keras.Model(model.input, model.get_layer("ExtractToken").output, name=f"{model.name}-notop")
+
+
+def has_top(model) -> bool:
+    """True if a vit-keras model still has its classification layer (named ``head``)."""
+    return any(layer.name == "head" for layer in model.layers)
+
+
+def seed_head(num_classes: int, hidden_units: int = 64, dropout: float = 0.2):
+    """The seed's classification head as one layer: Flatten, BatchNormalization, Dense (exact GELU),
+    Dropout, ``Dense(num_classes, softmax)``. Named ``classifier`` (vit-keras calls its own top ``head``)."""
+    return keras.Sequential(
+        [
+            # The ViT's features are (batch, hidden) already: Flatten is kept from the seed, a no-op here.
+            keras.layers.Flatten(),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(hidden_units, activation="gelu"),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(
+                num_classes, activation="softmax"
+            ),  # probabilities: the loss uses from_logits=False
+        ],
+        name="classifier",
+    )
+
+
+def build_transfer_model(
+    backbone, num_classes: int, hidden_units: int = 64, dropout: float = 0.2, learning_rate: float = 1e-3
+):
+    """The seed's transfer-learning model (the reference of exercise 07), compiled.
+
+    The backbone (its top removed if it still has one) is frozen and called in inference mode
+    (``training=False``: its dropout stays off, even later when it is unfrozen for fine-tuning);
+    on top, :func:`seed_head` as the layer ``classifier``. ``model.layers`` is
+    ``[input, backbone, classifier]``.
+    """
+    if has_top(backbone):
+        backbone = remove_top(backbone)
+    backbone.trainable = False  # feature extraction: only the head learns
+    inputs = keras.Input(backbone.input_shape[1:])
+    features = backbone(inputs, training=False)
+    outputs = seed_head(num_classes, hidden_units, dropout)(features)
+    model = keras.Model(inputs, outputs, name="vit-transfer")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False),  # the head outputs probabilities
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def remember_start(model):
+    """Remember a compiled model's starting point; return ``restart()``, which goes back to it.
+
+    An experiment that trains the same architecture on several data sizes needs the same
+    start each time. Building and compiling a new model would do, but Keras then traces the
+    training step again, which costs several seconds per model on a 2-core CPU. Instead we
+    compile once, save the weights and the optimizer's state (step counter, Adam's moments)
+    here, and ``restart()`` copies them back before each run.
+    """
+    model.optimizer.build(model.trainable_variables)  # create Adam's moment variables now
+    weights = [v.numpy() for v in model.weights]
+    optimizer_state = [v.numpy() for v in model.optimizer.variables]
+
+    def restart():
+        for variable, value in zip(model.weights, weights):
+            variable.assign(value)
+        for variable, value in zip(model.optimizer.variables, optimizer_state):
+            variable.assign(value)
+
+    return restart

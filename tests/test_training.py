@@ -1,0 +1,41 @@
+"""course_utils.training.EpochLog: the one epoch-logging callback of the course."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def _model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_epoch_log_prints_one_line_per_epoch_and_keeps_the_seconds(capsys):
+    from course_utils.training import EpochLog
+
+    log = EpochLog("tiny")
+    _model().fit(np.zeros((8, 3)), np.zeros(8), epochs=3, verbose=0, callbacks=[log])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("  ")[:2] for line in lines] == [["tiny", f"epoch {e}/3"] for e in (1, 2, 3)]
+    assert "accuracy" in lines[-1] and "loss" in lines[-1] and lines[-1].endswith(" s)")
+    assert len(log.seconds) == 3 and all(s > 0 for s in log.seconds)
+
+
+def test_epoch_log_every_prints_every_nth_and_the_last_epoch(capsys):
+    from course_utils.training import EpochLog
+
+    log = EpochLog("probe", every=2)
+    _model().fit(np.zeros((4, 3)), np.zeros(4), epochs=5, verbose=0, callbacks=[log])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["epoch 2/5", "epoch 4/5", "epoch 5/5"]
+    assert len(log.seconds) == 5  # every epoch is timed, printed or not
+
+
+def test_epoch_log_silent_still_times(capsys):
+    from course_utils.training import EpochLog
+
+    log = EpochLog(show=False)
+    _model().fit(np.zeros((4, 3)), np.zeros(4), epochs=2, verbose=0, callbacks=[log])
+    assert capsys.readouterr().out == "" and len(log.seconds) == 2
