@@ -46,7 +46,7 @@ import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -95,7 +95,11 @@ def exercises(checks_dir: Path = CHECKS_DIR) -> list[Exercise]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         values: dict[str, object] = {}
         for node in tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 try:
                     values[node.targets[0].id] = ast.literal_eval(node.value)
                 except ValueError:
@@ -194,8 +198,12 @@ def extract(notebook: Path, name: str) -> Extracted | None:
         except SyntaxError as exc:
             if pattern.search(source):
                 where = f"line {exc.lineno}: {(exc.text or '').strip()}" if exc.lineno else ""
-                return Extracted("", source, number, f"syntax error in cell {number} (the one that defines {name}), "
-                                                    f"{where} ({exc.msg})")
+                return Extracted(
+                    "",
+                    source,
+                    number,
+                    f"syntax error in cell {number} (the one that defines {name}), {where} ({exc.msg})",
+                )
             continue
         if _defines(tree, name):
             used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
@@ -211,7 +219,10 @@ def extract(notebook: Path, name: str) -> Extracted | None:
 
 
 def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> str:
-    """Where the reference solution is, e.g. ``solutions/01_rnn_limitations_solutions.ipynb (def rnn_forward)``."""
+    """Where the reference solution is.
+
+    E.g. ``solutions/01_rnn_limitations_solutions.ipynb (def rnn_forward)``.
+    """
     solutions_dir = solutions_dir or REPO_ROOT / "solutions"
     kind = "class" if exercise.name[:1].isupper() else "def"
     for path in sorted(solutions_dir.glob(f"{exercise.lesson}_*_solutions.ipynb")):
@@ -224,7 +235,7 @@ def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> 
 
 
 # --- running one exercise in a clean process --------------------------------------------------
-_WORKER = r'''
+_WORKER = r"""
 import json, linecache, socket, sys, traceback
 
 spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
@@ -269,10 +280,12 @@ open(spec["ready_file"], "w").close()  # the time limit starts now
 try:
     run(spec["cell"], cell_label)
 except SyntaxError as exc:
-    report("error", f"syntax error in {cell_label} (the one that defines {spec['name']}), line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})")
+    where = f"line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})"
+    report("error", f"syntax error in {cell_label} (the one that defines {spec['name']}), {where}")
 except NameError as exc:
-    report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}{learner_line(exc, cell_label)}. "
-                    "Progress runs only the exercise's cell and the imports above it: define it in the exercise's cell.")
+    report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}"
+                    f"{learner_line(exc, cell_label)}. Progress runs only the exercise's cell and the "
+                    "imports above it: define it in the exercise's cell.")
 except Exception as exc:
     report("error", f"{cell_label} raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
 learner = namespace.get(spec["name"])
@@ -286,7 +299,7 @@ except Exception as exc:  # a checker should not raise; say so rather than crash
 if not result.attempted:
     report("not attempted", result.hint)
 report("passed" if result.passed else "not yet", result.hint)
-'''
+"""
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -308,7 +321,9 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def _wait(process: subprocess.Popen, ready: Path, timeout: float, startup_limit: float) -> tuple[str, float, float]:
+def _wait(
+    process: subprocess.Popen, ready: Path, timeout: float, startup_limit: float
+) -> tuple[str, float, float]:
     """Wait for the worker and stop it when the learner's part (after the ready file, i.e. after
     the imports) has used ``timeout`` seconds of CPU time, or ``WALL_FACTOR`` times that in
     wall-clock time (code that sleeps or waits), or the start-up passes ``startup_limit``.
@@ -329,7 +344,8 @@ def _wait(process: subprocess.Popen, ready: Path, timeout: float, startup_limit:
             if cpu > timeout or now - ready_at > WALL_FACTOR * timeout:
                 _kill_group(process)
                 return (
-                    f"stopped after the time limit ({cpu:.0f} s of CPU time, {now - ready_at:.0f} s on the clock; "
+                    f"stopped after the time limit ({cpu:.0f} s of CPU time, "
+                    f"{now - ready_at:.0f} s on the clock; "
                     f"limit {timeout:g} s of CPU time): an endless loop (a `while` whose condition never "
                     "changes?) or far too much work in cell {cell} (the one that defines {name})",
                     ready_at - started,
@@ -350,11 +366,21 @@ def _wait(process: subprocess.Popen, ready: Path, timeout: float, startup_limit:
     return "", (ready_at or end) - started, end - (ready_at or end)
 
 
-def run_exercise(exercise: Exercise, notebook: Path | None, timeout: float = DEFAULT_TIMEOUT,
-                 startup_limit: float = STARTUP_LIMIT) -> Row:
+def run_exercise(
+    exercise: Exercise,
+    notebook: Path | None,
+    timeout: float = DEFAULT_TIMEOUT,
+    startup_limit: float = STARTUP_LIMIT,
+) -> Row:
     """Check one exercise of one notebook in a fresh Python process (never raises)."""
-    row = Row(exercise.lesson, exercise.name, "error", "", solution_location(exercise),
-              str(notebook) if notebook else "")
+    row = Row(
+        exercise.lesson,
+        exercise.name,
+        "error",
+        "",
+        solution_location(exercise),
+        str(notebook) if notebook else "",
+    )
     if notebook is None:
         row.hint = f"no notebook {exercise.lesson}_*.ipynb in this folder"
         return row
@@ -372,17 +398,34 @@ def run_exercise(exercise: Exercise, notebook: Path | None, timeout: float = DEF
         return row
     with tempfile.TemporaryDirectory(prefix="progress-") as tmp:
         spec_path, out_path, worker = Path(tmp, "spec.json"), Path(tmp, "result.json"), Path(tmp, "worker.py")
-        spec = {"name": exercise.name, "checker_module": exercise.checker_module, "checker": exercise.checker,
-                "setup": extracted.setup, "cell": extracted.cell, "cell_number": extracted.cell_number,
-                "ready_file": str(Path(tmp, "ready"))}
+        spec = {
+            "name": exercise.name,
+            "checker_module": exercise.checker_module,
+            "checker": exercise.checker,
+            "setup": extracted.setup,
+            "cell": extracted.cell,
+            "cell_number": extracted.cell_number,
+            "ready_file": str(Path(tmp, "ready")),
+        }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         worker.write_text(_WORKER, encoding="utf-8")
-        env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
-               "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TF_NUM_INTEROP_THREADS": "1"}
+        env = {
+            **os.environ,
+            "MPLBACKEND": "Agg",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONWARNINGS": "ignore",
+            "CUDA_VISIBLE_DEVICES": "",
+            "HF_HUB_OFFLINE": "1",
+            "TF_NUM_INTEROP_THREADS": "1",
+        }
         log = open(Path(tmp, "stderr.txt"), "wb")  # noqa: SIM115 - closed below, after the process
         process = subprocess.Popen(
             [sys.executable, str(worker), str(spec_path), str(out_path)],
-            cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+            cwd=tmp,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
             start_new_session=True,  # its own process group: a time-out kills everything it started
         )
         stopped, startup, checking = _wait(process, Path(spec["ready_file"]), timeout, startup_limit)
@@ -421,8 +464,12 @@ def format_table(rows: list[Row], width: int | None = None) -> str:
     for row, values in zip(rows, cells):
         out.append(line(values))
         if row.status != "passed" and row.hint:
-            out += textwrap.wrap(row.hint, width=max(40, width - 8), initial_indent="        hint: ",
-                                 subsequent_indent="              ")
+            out += textwrap.wrap(
+                row.hint,
+                width=max(40, width - 8),
+                initial_indent="        hint: ",
+                subsequent_indent="              ",
+            )
     counts = {s: sum(r.status == s for r in rows) for s in STATUSES}
     out.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(out)
@@ -433,7 +480,7 @@ def to_json(rows: list[Row], notebooks_dir: Path) -> dict:
         "learner": getpass.getuser(),
         "host": platform.node(),
         "notebooks": str(notebooks_dir),
-        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": [asdict(r) for r in rows],
     }
 
@@ -452,7 +499,9 @@ def room_table(files: list[Path]) -> str:
     table = []
     for name, rep in reports:
         status = {(r["lesson"], r["exercise"]): short.get(r["status"], r["status"]) for r in rep["rows"]}
-        table.append([name] + [status.get(c, "?") for c in columns] + ([rep["problem"]] if "problem" in rep else []))
+        table.append(
+            [name] + [status.get(c, "?") for c in columns] + ([rep["problem"]] if "problem" in rep else [])
+        )
     sizes = [max(len(row[i]) for row in [header] + table) for i in range(len(header))]
     fmt = lambda row: "  ".join(v.ljust(s) for v, s in zip(row, sizes + [0])).rstrip()  # noqa: E731
     lines = [fmt(header), fmt(["-" * s for s in sizes])] + [fmt(row) for row in table]
@@ -463,15 +512,32 @@ def room_table(files: list[Path]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.progress", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks",
-                        help="the folder with the learner's notebooks (default: this checkout's notebooks/)")
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.progress", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=REPO_ROOT / "notebooks",
+        help="the folder with the learner's notebooks (default: this checkout's notebooks/)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the table as JSON to FILE")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"CPU seconds per exercise before it is stopped (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: CPU count)")
-    parser.add_argument("--room", type=Path, nargs="+", metavar="JSON",
-                        help="instead: one table from learners' JSON files (written with --json)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"CPU seconds per exercise before it is stopped (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="exercises checked at once (default: CPU count)"
+    )
+    parser.add_argument(
+        "--room",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="instead: one table from learners' JSON files (written with --json)",
+    )
     args = parser.parse_args(argv)
     if args.room:
         print(room_table(args.room))
@@ -480,8 +546,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--notebooks {args.notebooks}: no such folder")
     start = time.perf_counter()
     rows = progress(args.notebooks, timeout=args.timeout, jobs=args.jobs)
-    print(f"Exercises in {args.notebooks} (each checked in a clean process, offline, "
-          f"time limit {args.timeout:g} s of CPU time):\n")
+    print(
+        f"Exercises in {args.notebooks} (each checked in a clean process, offline, "
+        f"time limit {args.timeout:g} s of CPU time):\n"
+    )
     print(format_table(rows))
     print(f"checked in {time.perf_counter() - start:.0f} s")
     if args.json:

@@ -66,7 +66,9 @@ def executed_copy(path: Path):
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    candidates = sorted((build_dir() / "executed").rglob(f"{path.stem}.*.ipynb"), key=lambda p: p.stat().st_mtime)
+    candidates = sorted(
+        (build_dir() / "executed").rglob(f"{path.stem}.*.ipynb"), key=lambda p: p.stat().st_mtime
+    )
     candidates += [build_dir() / "slides" / "executed" / path.name]
     for candidate in reversed(candidates):
         if candidate.exists():
@@ -78,8 +80,12 @@ def executed_copy(path: Path):
 
     print(f"slides: executing {path.name} with the course kernel (once; cached) ...", flush=True)
     start = time.time()
-    NotebookClient(notebook, kernel_name=KERNEL, timeout=CELL_TIMEOUT_S,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        kernel_name=KERNEL,
+        timeout=CELL_TIMEOUT_S,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     out = build_dir() / "slides" / "executed" / path.name
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, out)
@@ -88,8 +94,10 @@ def executed_copy(path: Path):
 
 
 def _has_figure(cell) -> bool:
-    return any("image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {})
-               for out in cell.get("outputs", []))
+    return any(
+        "image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {})
+        for out in cell.get("outputs", [])
+    )
 
 
 def deck(notebook):
@@ -137,7 +145,10 @@ def export(slides, name: str, out_dir: Path) -> Path:
 
 def remote_references(html: str) -> list[str]:
     """The ``src``/``href`` of scripts, style sheets and imports that point at the network."""
-    pattern = r"""(?:<script[^>]*\ssrc|<link[^>]*\shref|import[^'"]*from\s*|@import\s+url\()\s*=?\s*["']?(https?:)?//[^"')\s>]+"""
+    pattern = (
+        r"""(?:<script[^>]*\ssrc|<link[^>]*\shref|import[^'"]*from\s*|@import\s+url\()"""
+        r"""\s*=?\s*["']?(https?:)?//[^"')\s>]+"""
+    )
     return [m.group(0) for m in re.finditer(pattern, html, flags=re.IGNORECASE)]
 
 
@@ -145,7 +156,8 @@ def copy_reveal(source: Path, out_dir: Path) -> None:
     if not (source / "dist" / "reveal.js").exists():
         raise SystemExit(
             f"slides: no reveal.js in {source}. Run `make slides` (it installs the npm package reveal.js "
-            "into build/vendor/ once; needs the npm registry) or pass --reveal DIR with an unpacked reveal.js."
+            "into build/vendor/ once; needs the npm registry) or pass --reveal DIR with an unpacked "
+            "reveal.js."
         )
     target = out_dir / REVEAL_PREFIX
     for part in ("dist", "plugin/notes"):
@@ -153,8 +165,9 @@ def copy_reveal(source: Path, out_dir: Path) -> None:
     shutil.copy2(source / "LICENSE", target / "LICENSE")
 
 
-def build_slides(selection: list[str] | None = None, out_dir: Path | None = None,
-                 reveal_source: Path | None = None) -> int:
+def build_slides(
+    selection: list[str] | None = None, out_dir: Path | None = None, reveal_source: Path | None = None
+) -> int:
     out_dir = out_dir or build_dir() / "slides"
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_reveal(reveal_source or default_reveal_source(), out_dir)
@@ -168,13 +181,18 @@ def build_slides(selection: list[str] | None = None, out_dir: Path | None = None
         if remote:
             raise SystemExit(f"slides: {target} loads from the network: {remote[:3]}")
         written.append(target)
-        print(f"slides: {target.relative_to(out_dir.parent) if out_dir.parent in target.parents else target} "
-              f"({tagged} tagged cell(s))")
+        print(
+            f"slides: {target.relative_to(out_dir.parent) if out_dir.parent in target.parents else target} "
+            f"({tagged} tagged cell(s))"
+        )
     index = out_dir / "index.html"
     links = "\n".join(f'<li><a href="{p.name}">{p.stem.removesuffix(".slides")}</a></li>' for p in written)
-    index.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Course slides</title></head>"
-                     f"<body><h1>Transformers course: slides</h1><ul>\n{links}\n</ul>"
-                     f"<p>Press <kbd>s</kbd> in a deck for the speaker notes.</p></body></html>\n", encoding="utf-8")
+    index.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Course slides</title></head>"
+        f"<body><h1>Transformers course: slides</h1><ul>\n{links}\n</ul>"
+        f"<p>Press <kbd>s</kbd> in a deck for the speaker notes.</p></body></html>\n",
+        encoding="utf-8",
+    )
     print(f"slides: {len(written)} deck(s) in {out_dir} (open {index})")
     return 0
 
@@ -182,10 +200,16 @@ def build_slides(selection: list[str] | None = None, out_dir: Path | None = None
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m course_utils.slides", description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", help="lesson numbers or notebook paths (default: all lessons)")
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.slides", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", help="lesson numbers or notebook paths (default: all lessons)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/slides)")
-    parser.add_argument("--reveal", type=Path, default=None, help="an unpacked reveal.js (default build/vendor/...)")
+    parser.add_argument(
+        "--reveal", type=Path, default=None, help="an unpacked reveal.js (default build/vendor/...)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     return build_slides(args.notebooks, args.out, args.reveal)

@@ -27,7 +27,10 @@ from course_utils.paths import REPO_ROOT
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_times.json"
 GUIDE = REPO_ROOT / "docs" / "workshop.md"
-START_MARK, END_MARK = "<!-- schedule:start (generated: python -m course_utils.workshop schedule) -->", "<!-- schedule:end -->"
+START_MARK, END_MARK = (
+    "<!-- schedule:start (generated: python -m course_utils.workshop schedule) -->",
+    "<!-- schedule:end -->",
+)
 
 PLAN = {
     "day_starts": "09:00",
@@ -93,7 +96,9 @@ def schedule(reference: dict, plan: dict = PLAN) -> list[Slot]:
     since_break, had_lunch = plan["setup_check_minutes"], False
     for number, name, seconds in lessons(reference):
         exercise = by_lesson.get(number)
-        live = exercise is not None and solution_s.get(number, math.inf) < plan["live_if_solution_runs_under_s"]
+        live = (
+            exercise is not None and solution_s.get(number, math.inf) < plan["live_if_solution_runs_under_s"]
+        )
         minutes = plan["teach_minutes"] + math.ceil(seconds * plan["laptop_factor"] / 60)
         if exercise is not None:
             minutes += plan["live_exercise_minutes"] if live else plan["home_exercise_minutes"]
@@ -124,11 +129,13 @@ def schedule_markdown(reference: dict | None = None, plan: dict = PLAN) -> str:
     ]
     for slot in slots:
         measured = "" if slot.run_all_s is None else f"{slot.run_all_s:.1f}"
-        lines.append(f"| {_clock(slot.start)} | {slot.minutes} | {slot.what} | {measured} | {slot.exercise} |")
+        lines.append(
+            f"| {_clock(slot.start)} | {slot.minutes} | {slot.what} | {measured} | {slot.exercise} |"
+        )
     end = slots[-1].start + slots[-1].minutes
     lines += [
         "",
-        f"Ends at {_clock(end)}. Measured: \"run all\", the seconds a whole notebook took on the reference "
+        f'Ends at {_clock(end)}. Measured: "run all", the seconds a whole notebook took on the reference '
         f"machine ({reference.get('machine', '?')}, {reference.get('cpus', '?')} CPUs, written "
         f"{reference.get('written', '?')}). Planned (edit `PLAN` in `course_utils/workshop.py` and "
         "regenerate): each lesson's slot is "
@@ -137,7 +144,8 @@ def schedule_markdown(reference: dict | None = None, plan: dict = PLAN) -> str:
         f"when the solution notebook runs in under {plan['live_if_solution_runs_under_s']:g} s on the "
         f"reference machine, otherwise {plan['home_exercise_minutes']} min to introduce it for home), "
         f"rounded up to 5 minutes; a {plan['break_minutes']}-min break before a session would pass "
-        f"{plan['break_after_minutes']} min without one, lunch at the first break after {plan['lunch_after']}.",
+        f"{plan['break_after_minutes']} min without one, lunch at the first break after "
+        f"{plan['lunch_after']}.",
     ]
     return "\n".join(lines)
 
@@ -167,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             if update_guide(check=True):
                 print(f"{GUIDE.relative_to(REPO_ROOT)}: schedule is current")
                 return 0
-            print(f"{GUIDE.relative_to(REPO_ROOT)}: schedule is out of date; run python -m course_utils.workshop schedule")
+            print(
+                f"{GUIDE.relative_to(REPO_ROOT)}: schedule is out of date; "
+                "run python -m course_utils.workshop schedule"
+            )
             return 1
         update_guide()
         print(f"wrote the schedule into {GUIDE.relative_to(REPO_ROOT)}")

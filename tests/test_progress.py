@@ -32,19 +32,25 @@ def test_exercises_come_from_the_checkers():
     assert [f"lesson{e.lesson}" for e in found] == modules
     for exercise in found:
         module = importlib.import_module(exercise.checker_module)
-        assert module.EXERCISE == exercise.name
+        assert exercise.name == module.EXERCISE
         assert callable(getattr(module, exercise.checker))
         notebook = progress.find_notebook(NOTEBOOKS, exercise.lesson)
         assert notebook is not None, f"no notebook for lesson {exercise.lesson}"
-        assert progress.extract(notebook, exercise.name) is not None, f"{notebook.name} defines no {exercise.name}"
+        assert progress.extract(notebook, exercise.name) is not None, (
+            f"{notebook.name} defines no {exercise.name}"
+        )
         assert "(no solution" not in progress.solution_location(exercise)
 
 
 def test_setup_rule_takes_only_the_imports_and_constants_the_exercise_uses(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import numpy as np\nimport pandas as pd\nSCALE = 2.0\ndata = np.load('big.npy')"),
-        nbformat.v4.new_code_cell("%matplotlib inline\ndef double(x):\n    return SCALE * np.asarray(x)"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import numpy as np\nimport pandas as pd\nSCALE = 2.0\ndata = np.load('big.npy')"
+            ),
+            nbformat.v4.new_code_cell("%matplotlib inline\ndef double(x):\n    return SCALE * np.asarray(x)"),
+        ]
+    )
     path = tmp_path / "99_toy.ipynb"
     nbformat.write(nb, path)
     extracted = progress.extract(path, "double")
@@ -72,8 +78,11 @@ def test_solutions_all_pass():
 def _replace_exercise_cell(path: Path, name: str, source: str | None) -> None:
     """Put ``source`` in place of the cell defining ``name`` (None: delete that cell)."""
     nb = nbformat.read(path, as_version=4)
-    index = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                 and (f"def {name}(" in c.source or f"class {name}(" in c.source))
+    index = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (f"def {name}(" in c.source or f"class {name}(" in c.source)
+    )
     if source is None:
         del nb.cells[index]
     else:
@@ -87,26 +96,26 @@ def _solution_cell(lesson: str, name: str) -> str:
     return next(c.source for c in nb.cells if c.cell_type == "code" and f"def {name}(" in c.source)
 
 
-LAST_STATE_ONLY = '''def rnn_forward(x, W_x, W_h, b):
+LAST_STATE_ONLY = """def rnn_forward(x, W_x, W_h, b):
     h = np.zeros((x.shape[0], W_h.shape[0]))
     for t in range(x.shape[1]):
         h = np.tanh(x[:, t] @ W_x + h @ W_h + b)
     return h
-'''
-SYNTAX_ERROR = '''def positional_encoding(max_len, d_model):
+"""
+SYNTAX_ERROR = """def positional_encoding(max_len, d_model):
     angles = np.arange(max_len)[:, None] / 10000 ** (np.arange(d_model)[None, :] / d_model
     return angles
-'''
-ENDLESS = '''def scaled_dot_product_attention(q, k, v, mask=None):
+"""
+ENDLESS = """def scaled_dot_product_attention(q, k, v, mask=None):
     steps = 0
     while steps >= 0:
         steps += 1
     return q
-'''
-RAISES = '''def extract_patches(images, patch_size):
+"""
+RAISES = """def extract_patches(images, patch_size):
     batch = images.shape[0]
     return images.reshape(batch, -1, patch_size * patch_size * undefined_channels)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +152,9 @@ def test_planted_syntax_error_names_the_line(planted):
     rows, _, folder = planted
     assert rows["02"].status == "error"
     cell = progress.extract(progress.find_notebook(folder, "02"), "positional_encoding")
-    assert rows["02"].hint.startswith(f"syntax error in cell {cell.cell_number} (the one that defines positional_encoding), line 2: ")
+    assert rows["02"].hint.startswith(
+        f"syntax error in cell {cell.cell_number} (the one that defines positional_encoding), line 2: "
+    )
     assert rows["02"].seconds < 1, "a syntax error is found without starting a process"
 
 
@@ -159,7 +170,10 @@ def test_planted_exception_names_the_learners_line(planted):
     rows, _, _ = planted
     assert rows["06"].status == "not yet"
     assert "NameError" in rows["06"].hint
-    assert "line 3: return images.reshape(batch, -1, patch_size * patch_size * undefined_channels)" in rows["06"].hint
+    assert (
+        "line 3: return images.reshape(batch, -1, patch_size * patch_size * undefined_channels)"
+        in rows["06"].hint
+    )
 
 
 def test_planted_deleted_unchanged_and_solved(planted):

@@ -29,7 +29,7 @@ def test_schedule_follows_the_reference_times():
     lessons = workshop.lessons(reference)
     assert lessons, "no lesson notebook in reference_times.json"
     slots = {s.what: s for s in workshop.schedule(reference)}
-    for number, name, seconds in lessons:
+    for _number, name, seconds in lessons:
         slot = slots[name]
         assert slot.run_all_s == seconds
         assert slot.minutes >= plan["teach_minutes"] + math.ceil(seconds * plan["laptop_factor"] / 60)
@@ -38,7 +38,9 @@ def test_schedule_follows_the_reference_times():
     slower = copy.deepcopy(reference)
     slower["notebooks"][f"notebooks/{name}.ipynb"] = seconds + 1200
     slow_slots = workshop.schedule(slower)
-    assert {s.what: s for s in slow_slots}[name].minutes >= slots[name].minutes + 1200 * plan["laptop_factor"] // 60
+    assert {s.what: s for s in slow_slots}[name].minutes >= slots[name].minutes + 1200 * plan[
+        "laptop_factor"
+    ] // 60
     assert slow_slots[-1].start > workshop.schedule(reference)[-1].start
 
 
@@ -74,7 +76,13 @@ def _reveal_source(tmp_path: Path) -> Path:
     if (real / "dist" / "reveal.js").exists():
         return real
     fake = tmp_path / "reveal-stand-in"
-    for part in ("dist/reveal.js", "dist/reveal.css", "dist/theme/simple.css", "plugin/notes/notes.js", "LICENSE"):
+    for part in (
+        "dist/reveal.js",
+        "dist/reveal.css",
+        "dist/theme/simple.css",
+        "plugin/notes/notes.js",
+        "LICENSE",
+    ):
         (fake / part).parent.mkdir(parents=True, exist_ok=True)
         (fake / part).write_text("/* stand-in */\n")
     return fake
