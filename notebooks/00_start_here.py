@@ -28,6 +28,7 @@
 # | 02 | positional encoding | Attention ignores order. How do positions give it back? |
 # | 03 | multi-head attention | What exactly does `MultiHeadAttention` compute, and at what cost? |
 # | 04 | Transformer text classifier | Does a small Transformer beat an LSTM and TF-IDF on movie reviews? |
+# | 05 | Pretrained text Transformers | Is BERT the seed's block, and how much do pretrained features help with few labels? |
 # | 06 | ViT anatomy | How does an image become a sequence, and how data-hungry is a ViT? |
 # | 07 | ViT transfer learning | How much do pretrained weights help with a handful of labels? |
 # | 08 | ViT attention maps | What do attention maps show, and what do they not prove? |
@@ -51,7 +52,8 @@
 # * **Since then**, Transformers detect objects (bounding boxes, e.g. DETR), segment
 #   images, and connect text and images (text-to-image generation, image captioning).
 #
-# This course follows that path: notebooks 01-04 the original Transformer for text,
+# This course follows that path: notebooks 01-05 Transformers for text (the original
+# Transformer built from scratch, then a pretrained BERT-family model in the same layers),
 # notebooks 06-08 the Vision Transformer. Everything runs with Keras 3 on TensorFlow, and
 # `vit-keras` for pretrained ViTs.
 
@@ -141,17 +143,18 @@ assert fashion.x_train.shape == (60_000, 28, 28) and fashion.x_test.shape == (10
 
 # %% tags=["slide"]
 words = np.array([len(text.split()) for text in reviews.x_train])
-fig, (ax_len, ax_img) = plt.subplots(1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 2]})
-ax_len.hist(words, bins=40, color="tab:blue")
+# Two rows, 11 inches wide (the notebook's width). One bar per whole number of
+# words (bins centred on integers; 40 equal bins over whole-number counts make a saw-tooth).
+fig, (ax_len, ax_img) = plt.subplots(2, 1, figsize=(11, 5.2), height_ratios=[2.2, 1], layout="constrained")
+ax_len.hist(words, bins=np.arange(words.min(), words.max() + 2) - 0.5, color="tab:blue")
 ax_len.axvline(np.percentile(words, 95), color="k", ls="--", label=f"95th percentile: {np.percentile(words, 95):.0f} words")
 ax_len.set(title="Review length (training set)", xlabel="words per review", ylabel="reviews")
-ax_len.legend()
+ax_len.legend(loc="upper right", framealpha=1)
 first_of_class = [int(np.flatnonzero(fashion.y_train == c)[0]) for c in range(10)]
 ax_img.imshow(np.hstack([fashion.x_train[i] for i in first_of_class]), cmap="gray_r")
 ax_img.set_xticks(np.arange(10) * 28 + 14, fashion.class_names, rotation=30, fontsize=8)
 ax_img.set_yticks([])
 ax_img.set_title("Fashion-MNIST: one training image per class (28×28 pixels each)")
-plt.tight_layout()
 plt.show()
 course_utils.record("review_words_median", float(np.median(words)))
 print(f"median review length: {np.median(words):.0f} words; 95% of reviews have at most {np.percentile(words, 95):.0f}")
@@ -196,9 +199,10 @@ assert not result.attempted and not result.passed
 # * Stuck? Each checker's hint is specific; read it, fix one thing, run the cell again.
 # * Worked solutions are in `solutions/` (one small notebook per lesson, with only the
 #   exercises). Try first: the hints teach more than the answers.
-# * To reset a notebook to how it shipped: `git checkout notebooks/NN_name.ipynb`
-#   (your edits in that notebook are lost), or keep your copy and open a fresh one with
-#   `git show HEAD:notebooks/NN_name.ipynb > NN_fresh.ipynb`.
+# * To reset a notebook to how it shipped: close its tab, run `make reset NB=03` (with the
+#   notebook's number) in a terminal at the top of the course folder, then reopen it. Your
+#   version is kept in `build/reset/`. (`git checkout` of the `.ipynb` alone is not enough:
+#   each notebook has a paired `.py` copy that JupyterLab saves too, and reads first.)
 
 # %% [markdown]
 # ## Summary

@@ -42,6 +42,7 @@ from IPython.display import Code, display
 from keras import layers
 
 import course_utils
+from course_utils import stats
 from course_utils.checks import check_positional_encoding
 from course_utils.data import load_reviews
 from course_utils.layers import (
@@ -378,8 +379,10 @@ except SequenceTooLongError as error:
 #
 # ### Padding and masks
 #
-# Padding adds id-0 tokens at the end. Without a mask, attention attends to them and the
-# average pooling counts them, so the same review gives a different answer depending on how
+# `TextVectorization(output_sequence_length=...)` pads with id-0 tokens **at the end** (and
+# cuts long texts at the end); `keras.utils.pad_sequences` pads at the start by default (the
+# next subsection measures what that changes). Without a mask, attention attends to the
+# padding and the average pooling counts it, so the same review gives a different answer depending on how
 # much padding the batch has. With `mask_zero=True` the layer emits a mask (`ids != 0`) that
 # `MultiHeadAttention` and `GlobalAveragePooling1D` use to ignore the padding. One trap:
 # a skip connection written `x + attended` is a plain operation that **drops the mask**;
@@ -418,48 +421,73 @@ assert padding_effect[True] < 1e-6 < padding_effect[False]
 #
 # The seed calls word order "crucial". For *this* task we can measure it: the same small
 # classifier with no positions, learned positions and sinusoidal positions, trained for the
-# same 3 epochs on the 8,927 training reviews, tested on 2,550 others.
+# same number of epochs on the same training reviews, tested on other reviews (the counts
+# are printed above and below).
 
 # %%
 x_train, x_val, x_test = (vectorize(texts).numpy() for texts in (reviews.x_train, reviews.x_val, reviews.x_test))
 epochs = course_utils.pick(default=3, full=6)
-classifiers, test_accuracy = {}, {}
-for position in ("none", "learned", "sinusoidal"):
-    keras.utils.set_random_seed(7)  # the same initial word vectors and order of batches for each
-    model = small_classifier(position)
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_train, reviews.y_train, validation_data=(x_val, reviews.y_val), epochs=epochs, batch_size=64, verbose=0)
-    test_accuracy[position] = float(model.evaluate(x_test, reviews.y_test, verbose=0)[1])
-    classifiers[position] = model
-    val = ", ".join(f"{a:.3f}" for a in history.history["val_accuracy"])
-    print(f"{position:10s} validation accuracy per epoch: {val}; test accuracy {test_accuracy[position]:.3f}")
+seeds = course_utils.pick(default=[7, 8, 9], full=[7, 8, 9, 10, 11])
+classifiers, correct = {}, {position: [] for position in ("none", "learned", "sinusoidal")}
+for seed in seeds:
+    for position in correct:
+        keras.utils.set_random_seed(seed)  # within a seed: the same initial word vectors and order of batches for each
+        model = small_classifier(position)
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        history = model.fit(x_train, reviews.y_train, validation_data=(x_val, reviews.y_val), epochs=epochs, batch_size=64, verbose=0)
+        correct[position].append((model.predict(x_test, verbose=0)[:, 0] > 0.5) == reviews.y_test)  # per test review
+        if seed == seeds[0]:
+            classifiers[position] = model  # the first seed's models are studied below
+        val = ", ".join(f"{a:.3f}" for a in history.history["val_accuracy"])
+        print(f"seed {seed}, {position:10s} validation accuracy per epoch: {val}; test accuracy {correct[position][-1].mean():.3f}")
+print(f"({epochs} epochs on {len(x_train):,} training reviews, tested on {len(x_test):,})")
 
+# %%
 majority = max(reviews.y_test.mean(), 1 - reviews.y_test.mean())
-typical_accuracy = float(np.mean(list(test_accuracy.values())))
-stderr = np.sqrt(typical_accuracy * (1 - typical_accuracy) / len(reviews.y_test))  # binomial noise of one accuracy
+accuracy = {position: np.array([c.mean() for c in runs]) for position, runs in correct.items()}
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.bar(list(test_accuracy), [100 * a for a in test_accuracy.values()], yerr=100 * stderr, color=["tab:gray", "tab:purple", "tab:orange"])
+ax.bar(list(accuracy), [100 * a.mean() for a in accuracy.values()], yerr=[100 * a.std(ddof=1) for a in accuracy.values()],
+       color=["tab:gray", "tab:purple", "tab:orange"], alpha=0.7, label=f"mean ± sd over {len(seeds)} seeds")
+for k, a in enumerate(accuracy.values()):
+    ax.plot([k] * len(a), 100 * a, "k.", label="one seed" if k == 0 else None)
 ax.axhline(100 * majority, color="black", ls="--", lw=1, label=f"majority class ({majority:.1%})")
 ax.set(title="Same classifier, three position schemes", xlabel="positions", ylabel="test accuracy (%)", ylim=(50, 85))
-ax.legend(loc="lower right"); plt.tight_layout(); plt.show()
-order_gain = max(test_accuracy["learned"], test_accuracy["sinusoidal"]) - test_accuracy["none"]
-print(f"standard error of one accuracy: {stderr:.3f}; best with positions minus no positions: {order_gain:+.3f} "
-      f"({order_gain / (np.sqrt(2) * stderr):+.1f} standard errors of a difference)")
-course_utils.record("review_test_accuracy", test_accuracy)
-course_utils.record("review_test_accuracy_stderr", stderr)
-course_utils.record("review_order_gain", order_gain)
-assert all(a > majority + 0.05 for a in test_accuracy.values())  # all learn the task
+ax.legend(loc="lower right", fontsize=8); plt.tight_layout(); plt.show()
 
 # %% [markdown]
-# Compare the gain from positions with its standard error (printed above). A gain of one or
-# two standard errors is within the noise of a single run on 2,550 test reviews. For the
+# The three models of a seed are scored on the same test reviews and get many of the same
+# reviews wrong, so the noise of their *difference* is much smaller than that of two
+# independent accuracies. A paired test looks only at the reviews where exactly one of the
+# two is right: the **McNemar test** ([McNemar, 1947](https://doi.org/10.1007/BF02295996);
+# `course_utils.stats`, also used in notebook 04). Training noise is measured by the seeds.
+
+# %%
+order_gains = {}
+for position in ("learned", "sinusoidal"):
+    tests = [stats.mcnemar(with_positions, without) for with_positions, without in zip(correct[position], correct["none"])]
+    gains = [t["gap"] for t in tests]
+    order_gains[position] = dict(mean=float(np.mean(gains)), sd=float(np.std(gains, ddof=1)), per_seed=gains,
+                                 mcnemar_p=[t["p_value"] for t in tests])
+    print(f"{position} minus no positions: {100 * np.mean(gains):+.1f} ± {100 * np.std(gains, ddof=1):.1f} points "
+          f"(mean ± sd over {len(seeds)} seeds; per seed " + ", ".join(f"{100 * g:+.1f}" for g in gains)
+          + "; McNemar p " + ", ".join(f"{t['p_value']:.2f}" for t in tests) + ")")
+course_utils.record("review_test_accuracy", {position: float(a.mean()) for position, a in accuracy.items()})
+course_utils.record("review_test_accuracy_sd_over_seeds", {position: float(a.std(ddof=1)) for position, a in accuracy.items()})
+course_utils.record("review_order_gain", order_gains)
+course_utils.record("review_seeds", seeds)
+assert all(a.min() > majority + 0.05 for a in accuracy.values())  # all learn the task, in every seed
+
+# %% [markdown]
+# Compare each gain from positions with its spread over the seeds, and look at the McNemar
+# p-values (printed above): a gain smaller than its seed-to-seed spread, or significant in
+# one seed and not in the others, is not a reliable effect of positions. For the
 # sentiment of 20-word snippets, *which* words occur carries most of the signal, so a bag of
 # words (or attention without positions) already does most of the work. Order is crucial
 # for tasks such as translation, question answering, or telling "not good, just great" from
 # "not great, just good"; it is not equally important for every task, and measuring is the
 # way to know.
 #
-# What did the learned position vectors learn in those 3 epochs? Cosine similarity between
+# What did the learned position vectors learn in that training? Cosine similarity between
 # every pair of positions, learned (after training) beside sinusoidal:
 
 # %%
@@ -475,26 +503,97 @@ def cosine_similarity_matrix(table: np.ndarray) -> np.ndarray:
 offset = np.abs(np.arange(MAXLEN)[:, None] - np.arange(MAXLEN)[None, :])
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 neighbour_similarity = {}
-for ax, (name, table) in zip(axes, [("learned (trained 3 epochs)", learned_table), ("sinusoidal", sinusoidal_position_encoding(MAXLEN, EMBED))]):
+for ax, (name, label, table) in zip(axes, [("learned", f"learned (trained {epochs} epochs)", learned_table),
+                                           ("sinusoidal", "sinusoidal", sinusoidal_position_encoding(MAXLEN, EMBED))]):
     sims = cosine_similarity_matrix(table)
     neighbour_similarity[name] = {"offset 1": float(sims[offset == 1].mean()), "offset >= 10": float(sims[offset >= 10].mean())}
     image = ax.imshow(sims, cmap="RdBu", vmin=-1, vmax=1)
-    ax.set(title=f"{name} position vectors", xlabel="position", ylabel="position")
+    ax.set(title=f"{label} position vectors", xlabel="position", ylabel="position")
     fig.colorbar(image, ax=ax, label="cosine similarity")
 plt.tight_layout(); plt.show()
 for name, values in neighbour_similarity.items():
     print(f"{name:28s} mean cosine similarity: neighbours {values['offset 1']:.3f}, 10+ apart {values['offset >= 10']:.3f}")
 course_utils.record("position_similarity", neighbour_similarity);
-# The text below: after 3 epochs the learned vectors have little of the sinusoids' smooth structure.
-assert neighbour_similarity["learned (trained 3 epochs)"]["offset 1"] < 0.5 < neighbour_similarity["sinusoidal"]["offset 1"]
+# The text below: after this short training the learned vectors have little of the sinusoids' smooth structure.
+assert neighbour_similarity["learned"]["offset 1"] < 0.5 < neighbour_similarity["sinusoidal"]["offset 1"]
 
 # %% [markdown]
 # The sinusoidal vectors have their smooth structure by construction. The learned ones start
-# random, and after 3 epochs on short reviews they have picked up little or none (compare the
+# random, and after a few epochs on short reviews they have picked up little or none (compare the
 # neighbour and far similarities printed above): on a task where order barely matters, there
 # is little pressure to learn it. Trained on more data and on tasks that need order, learned
 # position vectors do become smooth; BERT and the Vision Transformer (lesson 06) use learned
 # positions.
+#
+# ### Padding at the start or at the end?
+#
+# `TextVectorization` pads at the end, so a review's first word always sits at position 0.
+# `keras.utils.pad_sequences`, which the seed's keras.io example uses to prepare its reviews
+# ([docs](https://www.tensorflow.org/api_docs/python/tf/keras/utils/pad_sequences)), defaults to
+# `padding="pre"` and `truncating="pre"`: it pads **and cuts at the start**, so the same
+# review's words sit at positions that depend on its length, and a long review loses its
+# beginning, not its end. Without positions that makes no difference (attention plus
+# average pooling sees the same set of vectors). With positions every real word gets
+# another position vector, and a mask cannot undo it: the mask hides the padding, it does
+# not move the words. Measured on the same review, padded both ways:
+
+# %%
+real_ids = [row[row != 0].tolist() for row in x_test]  # the test reviews without padding
+post_padded = keras.utils.pad_sequences(real_ids, maxlen=MAXLEN, padding="post", truncating="post")
+pre_padded = keras.utils.pad_sequences(real_ids, maxlen=MAXLEN)  # the defaults: padding="pre", truncating="pre"
+assert (post_padded == x_test).all(), "TextVectorization pads (and truncates) at the end"
+assert (pre_padded[:, -1] != 0).all(), "pad_sequences's defaults pad at the start: every review ends at the last position"
+n_words = ids.shape[1]
+review_post = keras.utils.pad_sequences([ids[0].tolist()], maxlen=MAXLEN, padding="post")
+review_pre = keras.utils.pad_sequences([ids[0].tolist()], maxlen=MAXLEN)
+print("post-padded:", review_post[0].tolist())
+print("pre-padded: ", review_pre[0].tolist())
+
+# The same review through TokenAndPositionEmbedding (fresh) and a fresh classifier, with and without a mask.
+direction_effect = {}
+for mask_zero in (True, False):
+    keras.utils.set_random_seed(11)
+    embedder = TokenAndPositionEmbedding(MAXLEN, VOCAB, EMBED, mask_zero=mask_zero)
+    words_post = np.asarray(embedder(review_post))[0, :n_words]  # the real words, at positions 0 .. n-1
+    words_pre = np.asarray(embedder(review_pre))[0, -n_words:]  # the same words, at positions MAXLEN-n .. MAXLEN-1
+    model = small_classifier("learned", mask_zero=mask_zero)
+    vector_change = float(np.abs(words_post - words_pre).max() / np.abs(words_post).max())
+    output_change = float(np.abs(np.asarray(model(review_post)) - np.asarray(model(review_pre))).max())
+    direction_effect[f"mask_zero={mask_zero}"] = {"word vectors (relative)": vector_change, "classifier output": output_change}
+    print(f"mask_zero={mask_zero!s:5}: the real words' vectors differ by up to {vector_change:.0%} (relative), "
+          f"a fresh classifier's output by {output_change:.1e}")
+mask_post, mask_pre = (np.asarray(TokenAndPositionEmbedding(MAXLEN, VOCAB, EMBED, mask_zero=True).compute_mask(r))[0] for r in (review_post, review_pre))
+assert mask_post[:n_words].all() and mask_pre[-n_words:].all() and mask_post.sum() == mask_pre.sum() == n_words  # the mask follows the padding
+
+# %% [markdown]
+# And the trained classifiers of the previous subsection (trained on end-padded reviews),
+# fed the test reviews padded at the start:
+
+# %%
+padding_direction = {}
+for position, model in classifiers.items():
+    p_post, p_pre = (np.asarray(model.predict(x, verbose=0))[:, 0] for x in (post_padded, pre_padded))
+    padding_direction[position] = {
+        "max |p_post - p_pre|": float(np.abs(p_post - p_pre).max()),
+        "accuracy post-padded": float(((p_post > 0.5) == reviews.y_test).mean()),
+        "accuracy pre-padded": float(((p_pre > 0.5) == reviews.y_test).mean()),
+    }
+    print(f"{position:10s}: max |p(post) - p(pre)| = {padding_direction[position]['max |p_post - p_pre|']:.1e}; test accuracy "
+          f"{padding_direction[position]['accuracy post-padded']:.3f} end-padded vs {padding_direction[position]['accuracy pre-padded']:.3f} start-padded")
+course_utils.record("padding_direction_fresh", direction_effect)
+course_utils.record("padding_direction_trained", padding_direction);
+
+# %%
+# Without positions the direction cannot matter; with positions it does, mask or not.
+assert padding_direction["none"]["max |p_post - p_pre|"] < 1e-5
+assert min(padding_direction["learned"]["max |p_post - p_pre|"], padding_direction["sinusoidal"]["max |p_post - p_pre|"]) > 1e-2
+assert all(effect["word vectors (relative)"] > 0.1 and effect["classifier output"] > 1e-6 for effect in direction_effect.values())
+
+# %% [markdown]
+# The mask marks the right tokens either way, but with positions the real words move: a
+# model must be fed its inputs padded the way it was trained. What a mismatch costs depends
+# on the model (the accuracies above: single predictions can flip even where the accuracy
+# barely moves). Neither direction is wrong in itself; mixing them is.
 #
 # ## 4. Keeping them: `.keras` save and load
 #
@@ -536,8 +635,30 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   slowest pair alone {results['closest_positions_distance']['slowest pair only']:.1e}, all 32 pairs {results['closest_positions_distance']['all 32 pairs']:.2f}.
 * maxlen = {MAXLEN} truncates {results['reviews_truncated_at_maxlen_fraction']:.2%} of the training reviews; a longer sequence raises SequenceTooLongError.
   With the padding mask the same review padded to 16 or 40 gives outputs {results['padding_effect_with_mask']:.1e} apart; without it {results['padding_effect_without_mask']:.1e}.
-* Reviews, test accuracy (± {results['review_test_accuracy_stderr']:.3f}): no positions {acc['none']:.3f}, learned {acc['learned']:.3f}, sinusoidal {acc['sinusoidal']:.3f}
-  (best with positions minus none: {results['review_order_gain']:+.3f}).
-  Learned position vectors after training, mean cosine similarity of neighbours {results['position_similarity']['learned (trained 3 epochs)']['offset 1']:.3f}
+* Reviews, test accuracy (mean over {len(results['review_seeds'])} seeds): no positions {acc['none']:.3f}, learned {acc['learned']:.3f}, sinusoidal {acc['sinusoidal']:.3f}
+  (minus none, mean ± sd over seeds: learned {100 * results['review_order_gain']['learned']['mean']:+.1f} ± {100 * results['review_order_gain']['learned']['sd']:.1f} points,
+  sinusoidal {100 * results['review_order_gain']['sinusoidal']['mean']:+.1f} ± {100 * results['review_order_gain']['sinusoidal']['sd']:.1f}).
+  Learned position vectors after training, mean cosine similarity of neighbours {results['position_similarity']['learned']['offset 1']:.3f}
   (sinusoidal {results['position_similarity']['sinusoidal']['offset 1']:.3f}).
+* Padding at the start instead of the end (models trained end-padded), max |change of p|: no positions {results['padding_direction_trained']['none']['max |p_post - p_pre|']:.1e},
+  learned {results['padding_direction_trained']['learned']['max |p_post - p_pre|']:.2f}, sinusoidal {results['padding_direction_trained']['sinusoidal']['max |p_post - p_pre|']:.2f};
+  test accuracy end-padded vs start-padded: learned positions {results['padding_direction_trained']['learned']['accuracy post-padded']:.3f} vs {results['padding_direction_trained']['learned']['accuracy pre-padded']:.3f},
+  sinusoidal {results['padding_direction_trained']['sinusoidal']['accuracy post-padded']:.3f} vs {results['padding_direction_trained']['sinusoidal']['accuracy pre-padded']:.3f}.
 * .keras save/load round trip, max |after - before|: learned {results['keras_round_trip_max_abs_diff']['learned']}, sinusoidal {results['keras_round_trip_max_abs_diff']['sinusoidal']}.""")
+
+# %% [markdown]
+# ## References
+#
+# - Vaswani et al. (2017), *Attention Is All You Need*, section 3.5 (sinusoidal positions):
+#   [arXiv:1706.03762](https://arxiv.org/abs/1706.03762).
+# - Devlin et al. (2019), *BERT*, learned position embeddings: [arXiv:1810.04805](https://arxiv.org/abs/1810.04805);
+#   Dosovitskiy et al. (2021), *An Image is Worth 16x16 Words* (ViT): [arXiv:2010.11929](https://arxiv.org/abs/2010.11929).
+# - The seed's Keras example, *Text classification with Transformer* (`TokenAndPositionEmbedding`,
+#   `pad_sequences`): [keras.io/examples/nlp/text_classification_with_transformer](https://keras.io/examples/nlp/text_classification_with_transformer/).
+# - Keras: [`TextVectorization`](https://keras.io/api/layers/preprocessing_layers/text/text_vectorization/),
+#   [`Embedding`](https://keras.io/api/layers/core_layers/embedding/),
+#   [`MultiHeadAttention`](https://keras.io/api/layers/attention_layers/multi_head_attention/),
+#   [`pad_sequences`](https://www.tensorflow.org/api_docs/python/tf/keras/utils/pad_sequences),
+#   [masking and padding guide](https://keras.io/guides/understanding_masking_and_padding/),
+#   [saving and serialization](https://keras.io/guides/serialization_and_saving/).
+# - TensorFlow's [`tf.gather`](https://www.tensorflow.org/api_docs/python/tf/gather) (out-of-range indices: an error on CPU, zeros on GPU).

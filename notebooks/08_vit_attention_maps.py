@@ -191,7 +191,7 @@ plt.show()
 # %% [markdown]
 # ## 4. Exercise: attention rollout
 #
-# Attention rollout (Abnar & Zuidema, 2020) combines all layers into one map. Information
+# Attention rollout ([Abnar & Zuidema, 2020](https://arxiv.org/abs/2005.00928)) combines all layers into one map. Information
 # reaches the last layer's class token through a chain of attention steps, and the residual
 # connections (`x + Attention(x)`) let each token also pass *itself* on unchanged. Rollout
 # models one layer as "half attention, half identity" and chains the layers with matrix
@@ -666,6 +666,17 @@ else:
 
 # %%
 course_utils.record("notebook_seconds", round(time.perf_counter() - notebook_start, 1));
+
+# %% [markdown]
+# ## References
+#
+# * Abnar & Zuidema (2020), *Quantifying Attention Flow in Transformers* (attention rollout): https://arxiv.org/abs/2005.00928
+# * Dosovitskiy et al. (2021), *An Image is Worth 16x16 Words* (ViT; attention distance, figure 7): https://arxiv.org/abs/2010.11929
+# * Adebayo et al. (2018), *Sanity Checks for Saliency Maps*: https://arxiv.org/abs/1810.03292
+# * Kobayashi et al. (2020), *Attention is Not Only a Weight: Analyzing Transformers with Vector Norms*: https://arxiv.org/abs/2004.10102
+# * vit-keras and its `visualize.attention_map`: https://github.com/faustomorales/vit-keras
+# * The photos: scikit-learn's `load_sample_images` (https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_sample_images.html)
+#   and scikit-image's `skimage.data` (https://scikit-image.org/docs/stable/api/skimage.data.html)
 
 # %% [markdown]
 # ## Summary

@@ -6,6 +6,8 @@ checker fails it *and* that the hint names that mistake.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from keras import ops
@@ -137,6 +139,22 @@ def test_each_mistake_gets_its_hint(fn, words):
     assert not result.passed
     assert result.attempted
     assert words in result.hint, result.hint
+
+
+def k_dot_T_in_keras(q, k, v, mask=None):  # the learner's typical k.T, failing inside TensorFlow
+    scores = ops.matmul(q, k.T) / np.sqrt(q.shape[-1])
+    return _finish(scores, v, mask)
+
+
+def test_error_inside_tensorflow_names_the_learners_line_and_the_case():
+    hint = check_scaled_dot_product_attention(k_dot_T_in_keras, verbose=False).hint
+    assert hint.startswith("If this comes from transposing k"), hint  # the advice comes first
+    assert "in case 'batch of 2, no mask' (q (2, 4, 6), k (2, 7, 6), v (2, 7, 3))" in hint, hint
+    line = inspect.getsourcelines(k_dot_T_in_keras)[1] + 1
+    assert f"(your line {line}: scores = ops.matmul(q, k.T) / np.sqrt(q.shape[-1]))" in hint, hint
+    # TensorFlow's internals stay out: no op-name decoration, no line of TensorFlow's code.
+    assert "function_node" not in hint and "_status_to_exception" not in hint and "[Op:" not in hint, hint
+    assert len(hint) < 600, hint
 
 
 def test_untouched_exercise_is_not_attempted_and_does_not_raise():

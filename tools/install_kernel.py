@@ -5,6 +5,10 @@ setting: TensorFlow prints C++ start-up messages (oneDNN, CPU features) straight
 process's stderr, before any Python log level applies. ipykernel would forward them into
 every notebook as red text; with capture_fd_output=False they go to the terminal that
 started Jupyter instead, and Python's own warnings and errors still show in the notebook.
+
+The kernel application's own log goes to that terminal too; at its default level it warns
+at every start that "Kernel is running over TCP without encryption" (the kernel listens on
+127.0.0.1 only), which a learner cannot act on: its log level is ERROR.
 """
 
 import json
@@ -19,7 +23,8 @@ DISPLAY_NAME = f"Python {sys.version_info.major}.{sys.version_info.minor} (trans
 path = Path(install(kernel_name=NAME, display_name=DISPLAY_NAME, prefix=sys.prefix))
 spec_file = path / "kernel.json"
 spec = json.loads(spec_file.read_text())
-if "--IPKernelApp.capture_fd_output=False" not in spec["argv"]:
-    spec["argv"].append("--IPKernelApp.capture_fd_output=False")
+for option in ("--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"):
+    if option not in spec["argv"]:
+        spec["argv"].append(option)
 spec_file.write_text(json.dumps(spec, indent=1) + "\n")
 print(f"kernel '{NAME}' registered in {path}")

@@ -9,6 +9,9 @@ which does not fail the notebook run.
 
 from __future__ import annotations
 
+import os
+import re
+import sysconfig
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,15 +50,39 @@ class LearnerError(Exception):
 
 def call_learner(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call learner code, turning any exception into :class:`LearnerError` (or re-raising
-    ``NotImplementedError`` untouched so the checker can say "not attempted yet")."""
+    ``NotImplementedError`` untouched so the checker can say "not attempted yet").
+
+    The error reads ``"InvalidArgumentError: <first line of the message> (your line 6:
+    scores = ops.matmul(q, k.T))"``: the message without TensorFlow's op-name decorations,
+    and the deepest line of the *learner's* code, not a line inside TensorFlow or NumPy.
+    """
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 - the whole point is to catch learner errors
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
-        raise LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+        # The learner's line: the deepest frame outside the installed libraries, the
+        # standard library and course_utils (a notebook cell, a test file, a script).
+        library_dirs = {
+            os.path.realpath(path)
+            for key, path in sysconfig.get_paths().items()
+            if key in ("stdlib", "platstdlib", "purelib", "platlib")
+        }
+        library_dirs.add(os.path.realpath(os.path.dirname(os.path.dirname(__file__))))  # course_utils
+        own = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if not frame.filename.startswith("<frozen")
+            and not any(os.path.realpath(frame.filename).startswith(d + os.sep) for d in library_dirs)
+        ]
+        where = f" (your line {own[-1].lineno}: {own[-1].line.strip()})" if own and own[-1].line else ""
+        # TensorFlow wraps messages as "{{function_node __wrapped__Op_device_/job:...}} text [Op:Op] name: ".
+        message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", str(exc))
+        message = re.sub(r"\s*\[Op:[^\]]*\](\s*name:\s*\S*)?\s*$", "", message.strip())
+        message = " ".join(message.splitlines()[0].split()) if message.strip() else ""
+        if len(message) > 200:
+            message = message[:197] + "..."
+        raise LearnerError(f"{type(exc).__name__}: {message}{where}") from None
 
 
 HINT_RETURNED_NONE = "your function returned None: did you forget the `return` at the end?"

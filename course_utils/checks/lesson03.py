@@ -1,4 +1,6 @@
-"""Checker of notebook 03: ``scaled_dot_product_attention(q, k, v, mask=None)``.
+"""Checkers of notebook 03: ``scaled_dot_product_attention(q, k, v, mask=None)``, and
+``split_heads(x, num_heads)`` / ``merge_heads(x)`` (see :func:`check_split_merge_heads`,
+at the end of this module).
 
 The learner's function must return ``(output, weights)`` with
 ``weights = softmax(q k^T / sqrt(d_k))`` over the keys (last axis) and
@@ -17,11 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.attention import merge_heads as reference_merge_heads
 from course_utils.attention import scaled_dot_product_attention
+from course_utils.attention import split_heads as reference_split_heads
 from course_utils.checks._core import (
     CheckResult,
     LearnerError,
     Mistakes,
+    as_float_array,
     call_learner,
     close,
     first_mistake,
@@ -30,7 +35,7 @@ from course_utils.checks._core import (
     to_numpy,
 )
 
-__all__ = ["check_scaled_dot_product_attention"]
+__all__ = ["check_scaled_dot_product_attention", "check_split_merge_heads"]
 
 EXERCISE = "scaled_dot_product_attention"
 ATOL = 1e-5
@@ -259,10 +264,16 @@ def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = T
     def check() -> str | None:
         for case in _cases():
             args = (case["q"].copy(), case["k"].copy(), case["v"].copy())
-            if case["mask"] is None:
-                result = call_learner(fn, *args)
-            else:
-                result = call_learner(fn, *args, mask=case["mask"].copy())
+            try:
+                if case["mask"] is None:
+                    result = call_learner(fn, *args)
+                else:
+                    result = call_learner(fn, *args, mask=case["mask"].copy())
+            except LearnerError as exc:  # name the failing case and its shapes
+                shapes = ", ".join(
+                    f"{n} {case[n].shape}" for n in ("q", "k", "v", "mask") if case[n] is not None
+                )
+                raise LearnerError(f"in case '{case['name']}' ({shapes}): {exc}") from None
             unpacked = _unpack(result, case)
             if isinstance(unpacked, str):
                 return unpacked
@@ -276,16 +287,176 @@ def check_scaled_dot_product_attention(fn: Callable[..., Any], verbose: bool = T
             return check()
         except LearnerError as exc:
             text = str(exc)
-            if (
-                "transpose" in text.lower()
-                or "shape" in text.lower()
-                or "dimension" in text.lower()
-                or "incompatible" in text.lower()
+            if any(
+                word in text.lower()
+                for word in ("transpose", "shape", "dimension", "incompatible", "mismatch")
             ):
-                raise LearnerError(
-                    f"{text}. If this comes from transposing k: with batch (and head) axes in front, "
-                    "transpose only the last two axes, ops.swapaxes(k, -1, -2) (k.T reverses every axis)."
-                ) from None
+                # The advice first (it is what the learner needs), then what happened.
+                return (
+                    "If this comes from transposing k: with batch (and head) axes in front, "
+                    "transpose only the last two axes, ops.swapaxes(k, -1, -2) (k.T reverses every axis). "
+                    f"Your function raised an error {text}"
+                )
             raise
 
     return run_checker(EXERCISE, guarded, verbose=verbose)
+
+
+# ---------------------------------------------------------------------------------------
+# Exercise 2: split_heads / merge_heads
+# ---------------------------------------------------------------------------------------
+
+SPLIT_EXERCISE = "split_heads / merge_heads"
+
+
+def _split_variants(x: np.ndarray, heads: int) -> dict[str, np.ndarray]:
+    """The reference split and the typical wrong ones, in NumPy."""
+    batch, length, width = x.shape
+    size = width // heads
+    return {
+        "reshape_only": x.reshape(batch, heads, length, size),
+        "interleaved": x.reshape(batch, length, size, heads).transpose(0, 3, 1, 2),
+    }
+
+
+def _merge_variants(y: np.ndarray) -> dict[str, np.ndarray]:
+    batch, heads, length, size = y.shape
+    return {
+        "reshape_only": y.reshape(batch, length, heads * size),
+        "interleaved": y.transpose(0, 2, 3, 1).reshape(batch, length, size * heads),
+        "averaged": y.mean(axis=1),
+        "summed": y.sum(axis=1),
+    }
+
+
+SPLIT_HINTS = {
+    "reshape_only": "split_heads reshapes straight to (batch, H, T, d): that cuts the flat row-major "
+    "data in the wrong "
+    "places and mixes positions with heads. Reshape to (batch, T, H, d) first (keeps T where it is), then "
+    "transpose to (batch, H, T, d): ops.transpose(x, (0, 2, 1, 3)).",
+    "interleaved": "split_heads gives head h the features h, h+H, h+2H, ... (reshape to (batch, T, "
+    "d, H)); each head "
+    "owns a contiguous block of d features: reshape to (batch, T, H, d), then transpose (0, 2, 1, 3).",
+}
+MERGE_HINTS = {
+    "reshape_only": "merge_heads reshapes (batch, H, T, d) straight to (batch, T, H*d): that mixes "
+    "positions with "
+    "heads. Transpose back to (batch, T, H, d) first, ops.transpose(x, (0, 2, 1, 3)), then reshape.",
+    "interleaved": "merge_heads puts the heads' features interleaved (head 0's first feature, head "
+    "1's first, ...); "
+    "the concatenation puts head 0's d features first, then head 1's: transpose (0, 2, 1, 3), then reshape.",
+    "averaged": "merge_heads averages the heads; multi-head attention concatenates them (then projects): "
+    "the result has H*d features, not d.",
+    "summed": "merge_heads sums the heads; multi-head attention concatenates them (then projects): "
+    "the result has H*d features, not d.",
+}
+
+
+def _split_cases() -> list[tuple[np.ndarray, int]]:
+    """(x, num_heads): batch, T, H and d all different so that a swapped axis shows in the shape."""
+    rng = np.random.default_rng(5)
+    return [
+        (rng.normal(size=(2, 5, 12)).astype("float32"), 3),  # batch 2, T 5, H 3, d 4
+        (rng.normal(size=(3, 7, 12)).astype("float32"), 2),  # batch 3, T 7, H 2, d 6
+    ]
+
+
+def _diagnose_split(x: np.ndarray, heads: int, got: np.ndarray) -> str | None:
+    expected = to_numpy(reference_split_heads(x, heads))
+    if _close(got, expected):
+        return None
+    batch, length, width = x.shape
+    size = width // heads
+    where = f"split_heads(x of shape {x.shape}, num_heads={heads})"
+    if got.shape == (batch, length, heads, size):
+        return (
+            f"{where} returned shape {got.shape} = (batch, T, H, d): the transpose is missing; bring the "
+            f"heads in front of T with ops.transpose(x, (0, 2, 1, 3))."
+        )
+    if got.shape == (heads, batch, length, size):
+        return (
+            f"{where} returned shape {got.shape} = (H, batch, T, d): the batch axis must stay first; "
+            f"transpose (batch, T, H, d) with the axis order (0, 2, 1, 3)."
+        )
+    if got.shape == (batch, heads, size, length):
+        return (
+            f"{where} returned shape {got.shape} = (batch, H, d, T): T and d are swapped; the axis order of "
+            f"the transpose is (0, 2, 1, 3)."
+        )
+    if got.shape != expected.shape:
+        return (
+            f"{where} returned shape {got.shape}; expected {expected.shape} = (batch, H, T, d) with d = "
+            f"width // num_heads."
+        )
+    for name, wrong in _split_variants(x, heads).items():
+        if _close(got, wrong):
+            return f"{where}: {SPLIT_HINTS[name]}"
+    return (
+        f"{where}: the shape is right but the values differ from the reference (up to "
+        f"{np.abs(got - expected).max():.3g}); head h must hold features h*d .. (h+1)*d - 1 of every "
+        f"position."
+    )
+
+
+def _diagnose_merge(y: np.ndarray, got: np.ndarray) -> str | None:
+    expected = to_numpy(reference_merge_heads(y))
+    if _close(got, expected):
+        return None
+    batch, heads, length, size = y.shape
+    where = f"merge_heads(x of shape {y.shape})"
+    if got.shape == (batch, length, heads, size):
+        return (
+            f"{where} returned shape {got.shape} = (batch, T, H, d): after the transpose, reshape to "
+            f"(batch, T, H*d) to put the heads side by side."
+        )
+    for name, wrong in _merge_variants(y).items():
+        if _close(got, wrong):
+            return f"{where}: {MERGE_HINTS[name]}"
+    if got.shape != expected.shape:
+        return f"{where} returned shape {got.shape}; expected {expected.shape} = (batch, T, H*d)."
+    return (
+        f"{where}: the shape is right but merge_heads does not undo split_heads: "
+        "merge_heads(split_heads(x, H)) "
+        f"must give x back (yours differs by up to {np.abs(got - expected).max():.3g})."
+    )
+
+
+def check_split_merge_heads(
+    split_heads: Callable[..., Any], merge_heads: Callable[..., Any], verbose: bool = True
+) -> CheckResult:
+    """Check ``split_heads(x, num_heads)`` ((batch, T, H*d) -> (batch, H, T, d)) and
+    ``merge_heads(x)`` (its inverse) against :mod:`course_utils.attention`'s reference.
+
+    Runs two shapes; names the typical mistakes (a reshape without the transpose, the wrong
+    axis order, heads interleaved, heads averaged instead of concatenated, a merge that does
+    not undo the split), then checks the round trip ``merge_heads(split_heads(x)) == x``.
+    """
+
+    def check() -> str | None:
+        for x, heads in _split_cases():
+            raw = call_learner(split_heads, x.copy(), heads)
+            got, hint = as_float_array(
+                raw if not hasattr(raw, "numpy") else raw.numpy(), "of shape (batch, H, T, d)"
+            )
+            if hint is not None:
+                return f"split_heads: {hint}"
+            hint = _diagnose_split(x, heads, got)
+            if hint is not None:
+                return hint
+        for x, heads in _split_cases():
+            y = x.reshape(x.shape[0], x.shape[1], heads, -1).transpose(0, 2, 1, 3).copy()  # a correct split
+            raw = call_learner(merge_heads, y)
+            got, hint = as_float_array(
+                raw if not hasattr(raw, "numpy") else raw.numpy(), "of shape (batch, T, H*d)"
+            )
+            if hint is not None:
+                return f"merge_heads: {hint}"
+            hint = _diagnose_merge(y, got)
+            if hint is not None:
+                return hint
+            back = to_numpy(call_learner(merge_heads, call_learner(split_heads, x.copy(), heads)))
+            if not _close(back, x.astype("float64")):
+                return "merge_heads(split_heads(x, H)) does not give x back."
+        return None
+
+    return run_checker(SPLIT_EXERCISE, check, verbose=verbose)

@@ -83,7 +83,7 @@ class BackboneInfo:
         return (
             f"Backbone: {self.name} ({self.params / 1e6:.2f} M parameters, "
             f"{self.image_size}×{self.image_size} input, "
-            f"patch {self.patch_size}, {self.hidden_size} features): {self.reason}"
+            f"patch {self.patch_size}, {self.hidden_size} features). {self.reason}"
         )
 
 
@@ -117,36 +117,46 @@ def load_backbone(image_size: int = 224, activation: str = "linear", google: boo
             include_top=False,
             pretrained_top=False,
         )
-        reason = f"Google's weights (ImageNet-21k + ImageNet-2012) are in the course cache ({data_dir()})"
+        reason = (
+            f"Why: Google's weights (ImageNet-21k + ImageNet-2012) are in the course cache ({data_dir()})."
+        )
         info = BackboneInfo("Google ViT-B/32", "google", image_size, 32, 768, model.count_params(), reason)
         return model, info
     model = load_tiny_vit(include_top=False)
     card = read_card()
     if google and cached_path(REGISTRY["vit-b32"][0]).is_file():
         reason = (
-            "Google's ViT-B/32 weights in the course cache fail their recorded sha256 "
-            "(`make fetch NAME=vit-b32` fetches them again)"
+            "Why: Google's ViT-B/32 weights in the course cache fail their recorded sha256 "
+            "(`make fetch NAME=vit-b32` fetches them again)."
         )
     elif google:
         reason = (
-            "Google's ViT-B/32 weights are not in the course cache (`make fetch NAME=vit-b32` adds them, "
-            "about 340 MB)"
+            "Why: Google's ViT-B/32 weights are not in the course cache "
+            "(`make fetch NAME=vit-b32` adds them, about 340 MB)."
         )
     elif chosen_by_profile:
-        cached = "in the cache" if google_weights_available() else "after `make fetch NAME=vit-b32`"
+        cached = (
+            "(in the cache)"
+            if google_weights_available()
+            else "once `make fetch NAME=vit-b32` has fetched it"
+        )
         reason = (
-            f"the default profile uses the tiny ViT (COURSE_PROFILE=full uses Google's ViT-B/32 {cached})"
+            "Why: the default profile uses the tiny ViT; "
+            f"COURSE_PROFILE=full uses Google's ViT-B/32 {cached}."
         )
     elif google_weights_available():
-        reason = "asked for the tiny ViT (google=False), although Google's ViT-B/32 weights are in the cache"
+        reason = (
+            "Why: asked for the tiny ViT (google=False), although Google's ViT-B/32 weights are in the cache."
+        )
     else:
         reason = (
-            "asked for the tiny ViT (google=False); Google's ViT-B/32 weights are not in the cache either"
+            "Why: asked for the tiny ViT (google=False); "
+            "Google's ViT-B/32 weights are not in the cache either."
         )
     reason += (
-        "; so the course's tiny ViT pretrained on Fashion-MNIST "
+        " The tiny ViT was pretrained on the Fashion-MNIST classes "
         f"{', '.join(card['data']['source_class_names'])} "
-        f"({card['results']['test_accuracy']:.1%} test accuracy there)"
+        f"({card['results']['test_accuracy']:.1%} test accuracy on them)."
     )
     info = BackboneInfo(
         f"course tiny ViT {TINY_VIT_NAME}",
