@@ -1,12 +1,14 @@
 """Every exercise's status in one table: ``python -m course_utils.progress`` (``make progress``).
 
-For each lesson that has a checker (``course_utils/checks/lessonNN.py``: its ``EXERCISE``
-name and its ``check_*`` function), this reads the learner's notebook ``NN_*.ipynb``, finds
-the code cell that defines the exercise (``def EXERCISE`` or ``class EXERCISE``), and runs
-that cell and the checker in a clean Python process, offline, with a time limit. The rest of
-the notebook is never executed (no data loading, no training).
+One row per checker: every ``check_*`` function of ``course_utils/checks/lessonNN.py``
+(from its ``__all__``; a lesson with two checkers gives two rows). The learner's names it
+checks come from the checker's label, ``run_checker(EXERCISE, ...)`` (``"rnn_forward"``, or
+``"split_heads / merge_heads"`` for two functions). For each, this reads the learner's notebook
+``NN_*.ipynb``, finds the code cell(s) that define those names (``def name`` or ``class name``),
+and runs them and the checker in a clean Python process, offline, with a time limit. The rest
+of the notebook is never executed (no data loading, no training).
 
-Which cells run, the rule: the exercise's own cell, preceded by the statements of the cells
+Which cells run, the rule: the exercise's own cell(s), preceded by the statements of the cells
 above it that are ``import`` statements or constants (``N_HEADS = 4``, literal values only)
 *and* define a name the exercise's cell uses. Anything else the exercise needs from the
 notebook is reported as an error naming the missing name. The time limit (``--timeout``, 30 s)
@@ -62,10 +64,16 @@ STATUSES = ("passed", "not yet", "not attempted", "error")
 
 @dataclass(frozen=True)
 class Exercise:
-    """One row of the checks table: lesson ``"01"``, exercise name, checker module and name."""
+    """One row of the checks table: a checker and the learner's names it checks.
+
+    ``name`` is the checker's label (``run_checker``'s first argument, e.g. ``"rnn_forward"``
+    or ``"split_heads / merge_heads"``); ``names`` are the functions or classes the learner
+    writes, passed to the checker in this order.
+    """
 
     lesson: str
     name: str
+    names: tuple[str, ...]
     checker_module: str
     checker: str
 
@@ -85,15 +93,37 @@ class Row:
 
 
 # --- the exercises, derived from the checkers (never listed here) ----------------------------
-def exercises(checks_dir: Path = CHECKS_DIR) -> list[Exercise]:
-    """Each ``checks/lessonNN.py``'s ``EXERCISE`` and its ``check_*`` name (from ``__all__``).
+def _checker_label(function: ast.FunctionDef, constants: dict[str, object]) -> object:
+    """The first argument of the ``run_checker(...)`` call inside a checker: its label."""
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "run_checker"
+            and node.args
+        ):
+            first = node.args[0]
+            if isinstance(first, ast.Name):
+                return constants.get(first.id)
+            if isinstance(first, ast.Constant):
+                return first.value
+    return None
 
-    Read with ``ast``, so listing the exercises imports neither the checkers nor TensorFlow.
+
+def exercises(checks_dir: Path = CHECKS_DIR) -> list[Exercise]:
+    """One exercise per checker: every ``check_*`` in a ``checks/lessonNN.py``'s ``__all__``,
+    in the order the module defines them (a lesson with two checkers gives two rows).
+
+    The learner's names come from the checker's label, ``run_checker(EXERCISE, ...)``, split
+    at ``/`` (``"split_heads / merge_heads"``: two functions), and must match the checker's
+    parameters without a default. Read with ``ast``, so listing the exercises imports neither
+    the checkers nor TensorFlow; a checker that does not follow the convention is an error
+    naming its file.
     """
     found = []
     for path in sorted(checks_dir.glob("lesson[0-9][0-9].py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        values: dict[str, object] = {}
+        constants: dict[str, object] = {}
         for node in tree.body:
             if (
                 isinstance(node, ast.Assign)
@@ -101,15 +131,30 @@ def exercises(checks_dir: Path = CHECKS_DIR) -> list[Exercise]:
                 and isinstance(node.targets[0], ast.Name)
             ):
                 try:
-                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                    constants[node.targets[0].id] = ast.literal_eval(node.value)
                 except ValueError:
                     continue
-        exercise = values.get("EXERCISE")
-        checkers = [name for name in values.get("__all__", []) if str(name).startswith("check_")]
-        if not isinstance(exercise, str) or len(checkers) != 1:
-            raise ValueError(f"{path}: a lesson checker needs EXERCISE = '<name>' and one check_* in __all__")
+        public = {str(name) for name in constants.get("__all__", []) if str(name).startswith("check_")}
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in public]
+        if not functions or len(functions) != len(public):
+            raise ValueError(f"{path}: every check_* in __all__ must be a function defined in the module")
         lesson = path.stem.removeprefix("lesson")
-        found.append(Exercise(lesson, exercise, f"course_utils.checks.{path.stem}", checkers[0]))
+        for function in functions:
+            label = _checker_label(function, constants)
+            if not isinstance(label, str) or not label.strip():
+                raise ValueError(
+                    f"{path}: {function.name} must call run_checker(NAME, ...) with NAME a string "
+                    "(or a module constant) naming the learner's function(s)"
+                )
+            names = tuple(part.strip() for part in label.split("/"))
+            positional = function.args.posonlyargs + function.args.args
+            required = positional[: len(positional) - len(function.args.defaults)]
+            if len(required) != len(names) or not all(n.isidentifier() for n in names):
+                raise ValueError(
+                    f"{path}: {function.name}'s label {label!r} names {len(names)} learner object(s) "
+                    f"but it takes {len(required)} argument(s) without a default"
+                )
+            found.append(Exercise(lesson, label, names, f"course_utils.checks.{path.stem}", function.name))
     return found
 
 
@@ -170,25 +215,45 @@ def _is_setup(node: ast.stmt) -> bool:
 
 @dataclass
 class Extracted:
-    """What runs for one exercise: the setup lines and the exercise's cell."""
+    """What runs for one exercise: the setup lines and the cell(s) defining the learner's names."""
 
     setup: str
-    cell: str
-    cell_number: int  # 1-based, counting every cell of the notebook as Jupyter shows them
+    cells: list[tuple[int, str]]  # (1-based cell number as Jupyter counts them, source), in order
     syntax_error: str = ""
+    missing: tuple[str, ...] = ()  # names no cell defines (the others were found)
+
+    @property
+    def cell_number(self) -> int:
+        return self.cells[0][0]
+
+    @property
+    def cell(self) -> str:
+        return self.cells[0][1]
+
+    @property
+    def where(self) -> str:
+        numbers = [str(number) for number, _ in self.cells]
+        return f"cell {numbers[0]}" if len(numbers) == 1 else f"cells {', '.join(numbers)}"
 
 
-def extract(notebook: Path, name: str) -> Extracted | None:
-    """The cell defining ``name`` and the setup statements it needs (see the module's rule).
+def extract(notebook: Path, names: str | tuple[str, ...] | list[str]) -> Extracted | None:
+    """The cell(s) defining ``names`` and the setup statements they need (see the module's rule).
 
-    A cell that does not parse cannot be searched with ``ast``: one whose text contains
-    ``def name`` / ``class name`` is returned with its syntax error.
+    ``None`` when no cell defines any of the names; ``missing`` lists those not found when
+    others are. A cell that does not parse cannot be searched with ``ast``: one whose text
+    contains ``def name`` / ``class name`` is returned with its syntax error.
     """
     import nbformat
 
+    names = (names,) if isinstance(names, str) else tuple(names)
     nb = nbformat.read(notebook, as_version=4)
-    pattern = re.compile(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", re.MULTILINE)
+    patterns = {
+        name: re.compile(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", re.MULTILINE)
+        for name in names
+    }
     earlier: list[tuple[str, ast.Module]] = []
+    found: list[tuple[int, str, ast.Module]] = []
+    defined: set[str] = set()
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
@@ -196,26 +261,41 @@ def extract(notebook: Path, name: str) -> Extracted | None:
         try:
             tree = ast.parse(source)
         except SyntaxError as exc:
-            if pattern.search(source):
+            hit = next((name for name in names if patterns[name].search(source)), None)
+            if hit is not None:
                 where = f"line {exc.lineno}: {(exc.text or '').strip()}" if exc.lineno else ""
                 return Extracted(
                     "",
-                    source,
-                    number,
-                    f"syntax error in cell {number} (the one that defines {name}), {where} ({exc.msg})",
+                    [(number, source)],
+                    f"syntax error in cell {number} (the one that defines {hit}), {where} ({exc.msg})",
                 )
             continue
-        if _defines(tree, name):
-            used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-            setup = [
-                ast.get_source_segment(src, node)
-                for src, mod in earlier
-                for node in mod.body
-                if _is_setup(node) and _bound_names(node) & used
-            ]
-            return Extracted("\n".join(s for s in setup if s), source, number)
-        earlier.append((source, tree))
-    return None
+        here = {name for name in names if name not in defined and _defines(tree, name)}
+        if here:
+            found.append((number, source, tree))
+            defined |= here
+        else:
+            earlier.append((source, tree))
+        if len(defined) == len(names):
+            break
+    if not found:
+        return None
+    used = {node.id for _, _, tree in found for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    setup = [
+        ast.get_source_segment(src, node)
+        for src, mod in earlier
+        for node in mod.body
+        if _is_setup(node) and _bound_names(node) & used
+    ]
+    return Extracted(
+        "\n".join(s for s in setup if s),
+        [(number, source) for number, source, _ in found],
+        missing=tuple(name for name in names if name not in defined),
+    )
+
+
+def _kinds(names: tuple[str, ...]) -> str:
+    return ", ".join(f"{'class' if n[:1].isupper() else 'def'} {n}" for n in names)
 
 
 def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> str:
@@ -224,13 +304,12 @@ def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> 
     E.g. ``solutions/01_rnn_limitations_solutions.ipynb (def rnn_forward)``.
     """
     solutions_dir = solutions_dir or REPO_ROOT / "solutions"
-    kind = "class" if exercise.name[:1].isupper() else "def"
     for path in sorted(solutions_dir.glob(f"{exercise.lesson}_*_solutions.ipynb")):
         try:
             shown = path.relative_to(REPO_ROOT)
         except ValueError:
             shown = path
-        return f"{shown} ({kind} {exercise.name})"
+        return f"{shown} ({_kinds(exercise.names)})"
     return "(no solution notebook found)"
 
 
@@ -270,32 +349,43 @@ def learner_line(exc, label):
 import importlib
 
 namespace = {"__name__": "__main__"}
-cell_label = f"cell {spec['cell_number']}"
+where = spec["where"]
 try:  # start-up (TensorFlow's import): not counted in the exercise's time limit
     checker = getattr(importlib.import_module(spec["checker_module"]), spec["checker"])
     run(spec["setup"], "imports from the cells above")
 except Exception as exc:
     report("error", f"the imports the exercise needs failed: {type(exc).__name__}: {exc}")
 open(spec["ready_file"], "w").close()  # the time limit starts now
-try:
-    run(spec["cell"], cell_label)
-except SyntaxError as exc:
-    where = f"line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})"
-    report("error", f"syntax error in {cell_label} (the one that defines {spec['name']}), {where}")
-except NameError as exc:
-    report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}"
-                    f"{learner_line(exc, cell_label)}. Progress runs only the exercise's cell and the "
-                    "imports above it: define it in the exercise's cell.")
-except Exception as exc:
-    report("error", f"{cell_label} raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
-learner = namespace.get(spec["name"])
-if learner is None:
-    report("error", f"{cell_label} did not define {spec['name']}")
+labels = []
+for number, source in spec["cells"]:
+    cell_label = f"cell {number}"
+    labels.append(cell_label)
+    try:
+        run(source, cell_label)
+    except SyntaxError as exc:
+        where_line = f"line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})"
+        report("error", f"syntax error in {cell_label} (the one that defines {spec['name']}), {where_line}")
+    except NameError as exc:
+        report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}"
+                        f"{learner_line(exc, cell_label)}. Progress runs only the exercise's cell and the "
+                        "imports above it: define it in the exercise's cell.")
+    except Exception as exc:
+        report("error", f"{cell_label} raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
+learners = []
+for name in spec["names"]:
+    if namespace.get(name) is None:
+        report("error", f"{where} did not define {name}")
+    learners.append(namespace[name])
+
+
+def learner_line_any(exc):
+    return next((text for text in (learner_line(exc, label) for label in labels) if text), "")
+
 
 try:
-    result = checker(learner, verbose=False)
+    result = checker(*learners, verbose=False)
 except Exception as exc:  # a checker should not raise; say so rather than crash the table
-    report("error", f"the checker raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
+    report("error", f"the checker raised {type(exc).__name__}: {exc}{learner_line_any(exc)}")
 if not result.attempted:
     report("not attempted", result.hint)
 report("passed" if result.passed else "not yet", result.hint)
@@ -330,7 +420,7 @@ def _wait(
 
     CPU time, not wall-clock time: on a loaded machine (a room of laptops running notebooks)
     a correct exercise's check takes longer on the clock, but not in CPU time. Returns the
-    reason it was stopped ("" if not; a template with {cell} and {name}), the start-up's
+    reason it was stopped ("" if not; a template with {where} and {name}), the start-up's
     seconds and the learner's part's wall-clock seconds.
     """
     watched = psutil.Process(process.pid)
@@ -347,7 +437,7 @@ def _wait(
                     f"stopped after the time limit ({cpu:.0f} s of CPU time, "
                     f"{now - ready_at:.0f} s on the clock; "
                     f"limit {timeout:g} s of CPU time): an endless loop (a `while` whose condition never "
-                    "changes?) or far too much work in cell {cell} (the one that defines {name})",
+                    "changes?) or far too much work in {where} (the one that defines {name})",
                     ready_at - started,
                     now - ready_at,
                 )
@@ -385,13 +475,13 @@ def run_exercise(
         row.hint = f"no notebook {exercise.lesson}_*.ipynb in this folder"
         return row
     try:
-        extracted = extract(notebook, exercise.name)
+        extracted = extract(notebook, exercise.names)
     except Exception as exc:  # noqa: BLE001 - an unreadable file is a row, not a crash
         row.hint = f"cannot read {notebook.name}: {type(exc).__name__}: {exc}"
         return row
-    if extracted is None:
-        kind = "class" if exercise.name[:1].isupper() else "def"
-        row.hint = f"no code cell defines `{kind} {exercise.name}` (deleted or renamed?)"
+    if extracted is None or extracted.missing:
+        missing = extracted.missing if extracted is not None else exercise.names
+        row.hint = f"no code cell defines `{_kinds(missing)}` (deleted or renamed?)"
         return row
     if extracted.syntax_error:
         row.hint = extracted.syntax_error
@@ -400,11 +490,12 @@ def run_exercise(
         spec_path, out_path, worker = Path(tmp, "spec.json"), Path(tmp, "result.json"), Path(tmp, "worker.py")
         spec = {
             "name": exercise.name,
+            "names": list(exercise.names),
             "checker_module": exercise.checker_module,
             "checker": exercise.checker,
             "setup": extracted.setup,
-            "cell": extracted.cell,
-            "cell_number": extracted.cell_number,
+            "cells": extracted.cells,
+            "where": extracted.where,
             "ready_file": str(Path(tmp, "ready")),
         }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
@@ -432,7 +523,7 @@ def run_exercise(
         log.close()
         row.startup_seconds, row.seconds = round(startup, 1), round(checking, 1)
         if stopped:
-            row.hint = stopped.format(cell=extracted.cell_number, name=exercise.name)
+            row.hint = stopped.format(where=extracted.where, name=exercise.name)
             return row
         if out_path.exists():
             result = json.loads(out_path.read_text(encoding="utf-8"))
