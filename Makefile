@@ -197,7 +197,7 @@ slides: setup $(REVEAL)
 	$(PY) -m course_utils.slides $(NB)
 
 schedule: setup
-	$(PY) -m course_utils.workshop schedule
+	$(PY) -m course_utils.workshop schedule --write
 
 # --- maintenance --------------------------------------------------------------------------
 # Re-lock with uv (in .venv): existing pins are kept unless UV_ARGS=--upgrade. requirements.txt

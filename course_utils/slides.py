@@ -5,9 +5,11 @@ A deck is the lesson's title cell, then every cell tagged ``slide`` (in the ``.p
 with the markdown cell just above it as speaker notes (press ``s`` in the deck). A cell whose
 output is a figure shows the figure only; other cells show their code and output.
 
-Outputs come from an executed copy of the notebook: the website's cache ``build/executed/``
-(``make book``) when it holds a copy with the same cells, otherwise the notebook is executed
-here with the course kernel (nbclient) into ``build/slides/executed/``. Everything is
+Outputs come from an executed copy of the notebook: the cache of executed notebooks
+``build/executed/`` (filled by ``make book`` and the notebook tests; looked up with
+``tools/book.py``'s own functions, so the key is the same: the notebook's bytes,
+``course_utils``, the locks, ``COURSE_PROFILE``), otherwise the notebook is executed here with
+the course kernel (nbclient) into ``build/slides/executed/`` (reused while its cells match). Everything is
 offline: nbconvert's reveal.js export with a template (``slides_template/``) that loads
 reveal.js from a local copy, ``build/slides/reveal.js/`` (copied from the npm package the
 Makefile installs into ``build/vendor/``; ``--reveal DIR`` points elsewhere).
@@ -18,6 +20,7 @@ Layer: tools (lessons never import it).
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 import re
 import shutil
@@ -61,24 +64,57 @@ def _same_cells(a, b) -> bool:
     return strip(a) == strip(b)
 
 
-def executed_copy(path: Path):
-    """The notebook with outputs: a matching copy from ``build/executed`` or a fresh run."""
+def _book():
+    """``tools/book.py``, the website's builder, which owns the cache of executed notebooks
+    (loaded from its file: ``tools/`` is not a package). Loaded afresh, so that it reads the
+    current ``COURSE_BUILD_DIR``."""
+    spec = importlib.util.spec_from_file_location("course_book_for_slides", REPO_ROOT / "tools" / "book.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+class BookCache:
+    """The executed copy of a notebook in ``build/executed/``, if there is one for its
+    current key (computed by ``tools/book.py``: ``cache_key``, ``cached_paths``)."""
+
+    def __init__(self):
+        self.book = _book()
+        self.deps = self.book.dependency_digest()
+        self.profile = os.environ.get("COURSE_PROFILE", "default")
+
+    def lookup(self, path: Path) -> Path | None:
+        try:
+            rel = path.resolve().relative_to(REPO_ROOT).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        notebook = self.book.Notebook(path, rel)
+        executed, meta = self.book.cached_paths(notebook, self.book.cache_key(path, self.deps, self.profile))
+        return executed if executed.exists() and meta.exists() else None
+
+
+def executed_copy(path: Path, cache: BookCache | None = None):
+    """The notebook with outputs: the cache's copy, the slides' own earlier run, or a fresh run."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    candidates = sorted(
-        (build_dir() / "executed").rglob(f"{path.stem}.*.ipynb"), key=lambda p: p.stat().st_mtime
-    )
-    candidates += [build_dir() / "slides" / "executed" / path.name]
-    for candidate in reversed(candidates):
-        if candidate.exists():
-            executed = nbformat.read(candidate, as_version=4)
-            if _same_cells(executed, notebook):
-                print(f"slides: {path.name}: outputs from {candidate.relative_to(build_dir().parent)}")
-                return executed
+    cached = (cache or BookCache()).lookup(path)
+    if cached is not None:
+        print(f"slides: {path.name}: outputs from {cached}")
+        return nbformat.read(cached, as_version=4)
+    own = build_dir() / "slides" / "executed" / path.name
+    if own.exists():
+        executed = nbformat.read(own, as_version=4)
+        if _same_cells(executed, notebook):
+            print(f"slides: {path.name}: outputs from {own}")
+            return executed
     from nbclient import NotebookClient
 
-    print(f"slides: executing {path.name} with the course kernel (once; cached) ...", flush=True)
+    print(
+        f"slides: executing {path.name} with the course kernel (not in {build_dir() / 'executed'}) ...",
+        flush=True,
+    )
     start = time.time()
     NotebookClient(
         notebook,
@@ -86,9 +122,8 @@ def executed_copy(path: Path):
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
-    out = build_dir() / "slides" / "executed" / path.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, out)
+    own.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, own)
     print(f"slides: executed {path.name} in {time.time() - start:.0f} s")
     return notebook
 
@@ -172,8 +207,9 @@ def build_slides(
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_reveal(reveal_source or default_reveal_source(), out_dir)
     written = []
+    cache = BookCache()
     for path in lesson_notebooks(selection):
-        slides, tagged = deck(executed_copy(path))
+        slides, tagged = deck(executed_copy(path, cache))
         if not tagged:
             print(f"slides: {path.name} has no cell tagged {TAG!r}: title slide only")
         target = export(slides, path.stem, out_dir)
