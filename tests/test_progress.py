@@ -2,13 +2,15 @@
 
 Three real runs: the shipped notebooks (all "not attempted"), the solutions (all "passed"),
 and copies of the shipped notebooks with planted mistakes (a wrong result, a syntax error, an
-endless loop, an exception, a deleted exercise, a solved one). Each exercise runs in its own
+endless loop, an exception, a deleted exercise, a solved one; lesson 03's second checker and
+lesson 05's each with a typical mistake). Each exercise runs in its own
 process; the time limit is shortened to keep the endless loop's cost small.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import shutil
 import time
@@ -26,20 +28,69 @@ SOLUTIONS = REPO_ROOT / "solutions"
 TIMEOUT = 15.0  # CPU seconds: a correct check needs a few; the endless loop stops after 15
 
 
-def test_exercises_come_from_the_checkers():
+def test_one_exercise_per_checker_from_the_checks_table():
+    """Every check_* of every checks/lessonNN.py is a row (lesson03 has two), with the learner's
+    names its checker takes, found in the shipped notebook and in a solution."""
     found = progress.exercises()
-    modules = sorted(p.stem for p in progress.CHECKS_DIR.glob("lesson[0-9][0-9].py"))
-    assert [f"lesson{e.lesson}" for e in found] == modules
+    expected = []
+    for path in sorted(progress.CHECKS_DIR.glob("lesson[0-9][0-9].py")):
+        module = importlib.import_module(f"course_utils.checks.{path.stem}")
+        expected += [(path.stem[-2:], name) for name in module.__all__ if name.startswith("check_")]
+    assert sorted((e.lesson, e.checker) for e in found) == sorted(expected)
+    assert [e.checker for e in found if e.lesson == "03"] == [
+        "check_scaled_dot_product_attention",
+        "check_split_merge_heads",
+    ]
+    assert {e.lesson for e in found} >= {"01", "02", "03", "04", "05", "06", "07", "08"}
     for exercise in found:
-        module = importlib.import_module(exercise.checker_module)
-        assert exercise.name == module.EXERCISE
-        assert callable(getattr(module, exercise.checker))
+        checker = getattr(importlib.import_module(exercise.checker_module), exercise.checker)
+        required = [
+            p for p in inspect.signature(checker).parameters.values() if p.default is inspect.Parameter.empty
+        ]
+        assert len(required) == len(exercise.names), exercise
         notebook = progress.find_notebook(NOTEBOOKS, exercise.lesson)
         assert notebook is not None, f"no notebook for lesson {exercise.lesson}"
-        assert progress.extract(notebook, exercise.name) is not None, (
-            f"{notebook.name} defines no {exercise.name}"
-        )
+        extracted = progress.extract(notebook, exercise.names)
+        assert extracted is not None and not extracted.missing, f"{notebook.name} lacks {exercise.names}"
         assert "(no solution" not in progress.solution_location(exercise)
+
+
+def test_checks_table_rules(tmp_path):
+    """A module with two checkers gives two rows, in definition order, names from the label;
+    a checker whose label does not match its parameters is an error naming the file."""
+    (tmp_path / "lesson42.py").write_text(
+        'from x import run_checker\n__all__ = ["check_b", "check_a"]\nEXERCISE = "f"\n'
+        "def check_a(fn, verbose=True):\n    return run_checker(EXERCISE, None)\n"
+        "def check_b(g, h, verbose=True):\n    return run_checker('g / h', None)\n"
+    )
+    rows = progress.exercises(tmp_path)
+    assert [(e.lesson, e.name, e.names, e.checker) for e in rows] == [
+        ("42", "f", ("f",), "check_a"),
+        ("42", "g / h", ("g", "h"), "check_b"),
+    ]
+    (tmp_path / "lesson43.py").write_text(
+        '__all__ = ["check_c"]\ndef check_c(fn, other, verbose=True):\n    return run_checker("c", None)\n'
+    )
+    with pytest.raises(ValueError, match="lesson43.py"):
+        progress.exercises(tmp_path)
+
+
+def test_exercise_in_two_cells_runs_both(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("import numpy as np\nHEADS = 2"),
+            nbformat.v4.new_code_cell("def split(x):\n    return np.split(x, HEADS)"),
+            nbformat.v4.new_markdown_cell("and back"),
+            nbformat.v4.new_code_cell("def merge(parts):\n    return np.concatenate(parts)"),
+        ]
+    )
+    path = tmp_path / "99_toy.ipynb"
+    nbformat.write(nb, path)
+    extracted = progress.extract(path, ("split", "merge"))
+    assert [number for number, _ in extracted.cells] == [2, 4]
+    assert extracted.where == "cells 2, 4"
+    assert extracted.setup.splitlines() == ["import numpy as np", "HEADS = 2"]
+    assert progress.extract(path, ("split", "gone")).missing == ("gone",)
 
 
 def test_setup_rule_takes_only_the_imports_and_constants_the_exercise_uses(tmp_path):
@@ -60,23 +111,24 @@ def test_setup_rule_takes_only_the_imports_and_constants_the_exercise_uses(tmp_p
 
 
 def _statuses(rows):
-    return {row.lesson: row.status for row in rows}
+    return {(row.lesson, row.exercise): row.status for row in rows}
 
 
 def test_shipped_notebooks_are_all_not_attempted():
     rows = progress.progress(NOTEBOOKS)  # the default limit, as make progress
-    assert len(rows) == len(progress.exercises())
+    assert [(r.lesson, r.exercise) for r in rows] == [(e.lesson, e.name) for e in progress.exercises()]
     assert set(_statuses(rows).values()) == {"not attempted"}, progress.format_table(rows)
     assert all("raise NotImplementedError" in row.hint for row in rows)
 
 
 def test_solutions_all_pass():
     rows = progress.progress(SOLUTIONS)  # the default limit, as make progress
+    assert len(rows) == len(progress.exercises())
     assert set(_statuses(rows).values()) == {"passed"}, progress.format_table(rows)
 
 
 def _replace_exercise_cell(path: Path, name: str, source: str | None) -> None:
-    """Put ``source`` in place of the cell defining ``name`` (None: delete that cell)."""
+    """Put ``source`` in place of the (first) cell defining ``name`` (None: delete that cell)."""
     nb = nbformat.read(path, as_version=4)
     index = next(
         i
@@ -112,6 +164,19 @@ ENDLESS = """def scaled_dot_product_attention(q, k, v, mask=None):
         steps += 1
     return q
 """
+SPLIT_RESHAPE_ONLY = """def split_heads(x, num_heads):
+    batch, length, width = ops.shape(x)
+    return ops.reshape(x, (batch, num_heads, length, width // num_heads))
+
+
+def merge_heads(x):
+    batch, heads, length, size = ops.shape(x)
+    return ops.reshape(ops.transpose(x, (0, 2, 1, 3)), (batch, length, heads * size))
+"""
+MEAN_WITH_PADDING = """def mean_pool(token_vectors, attention_mask):
+    pooled = keras.ops.mean(token_vectors, axis=1)
+    return pooled / keras.ops.norm(pooled, axis=-1, keepdims=True)
+"""
 RAISES = """def extract_patches(images, patch_size):
     batch = images.shape[0]
     return images.reshape(batch, -1, patch_size * patch_size * undefined_channels)
@@ -124,63 +189,83 @@ def planted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("handed_in")
     for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"):
         shutil.copy(path, folder / path.name)
-    names = {e.lesson: e.name for e in progress.exercises()}
     nb = lambda lesson: progress.find_notebook(folder, lesson)  # noqa: E731
-    _replace_exercise_cell(nb("01"), names["01"], LAST_STATE_ONLY)
-    _replace_exercise_cell(nb("02"), names["02"], SYNTAX_ERROR)
-    _replace_exercise_cell(nb("03"), names["03"], ENDLESS)
-    _replace_exercise_cell(nb("06"), names["06"], RAISES)
-    _replace_exercise_cell(nb("07"), names["07"], None)
-    _replace_exercise_cell(nb("08"), names["08"], _solution_cell("08", names["08"]))
+    _replace_exercise_cell(nb("01"), "rnn_forward", LAST_STATE_ONLY)
+    _replace_exercise_cell(nb("02"), "positional_encoding", SYNTAX_ERROR)
+    _replace_exercise_cell(nb("03"), "scaled_dot_product_attention", ENDLESS)
+    _replace_exercise_cell(nb("03"), "split_heads", SPLIT_RESHAPE_ONLY)
+    _replace_exercise_cell(nb("05"), "mean_pool", MEAN_WITH_PADDING)
+    _replace_exercise_cell(nb("06"), "extract_patches", RAISES)
+    _replace_exercise_cell(nb("07"), "build_transfer_model", None)
+    _replace_exercise_cell(nb("08"), "attention_rollout", _solution_cell("08", "attention_rollout"))
     start = time.perf_counter()
     rows = progress.progress(folder, timeout=TIMEOUT)
     seconds = time.perf_counter() - start
     print(progress.format_table(rows, width=100), f"\nchecked in {seconds:.0f} s")  # shown by pytest -rP
-    return {row.lesson: row for row in rows}, seconds, folder
+    return {row.exercise: row for row in rows}, seconds, folder
 
 
 def test_planted_wrong_result_gets_the_checkers_hint(planted):
     from course_utils.checks import lesson01
 
     rows, _, _ = planted
-    assert rows["01"].status == "not yet"
-    assert rows["01"].hint == lesson01.HINT_LAST_STATE_ONLY
-    assert rows["01"].solution.startswith("solutions/01_")
+    assert rows["rnn_forward"].status == "not yet"
+    assert rows["rnn_forward"].hint == lesson01.HINT_LAST_STATE_ONLY
+    assert rows["rnn_forward"].solution.startswith("solutions/01_")
 
 
 def test_planted_syntax_error_names_the_line(planted):
     rows, _, folder = planted
-    assert rows["02"].status == "error"
+    assert rows["positional_encoding"].status == "error"
     cell = progress.extract(progress.find_notebook(folder, "02"), "positional_encoding")
-    assert rows["02"].hint.startswith(
+    assert rows["positional_encoding"].hint.startswith(
         f"syntax error in cell {cell.cell_number} (the one that defines positional_encoding), line 2: "
     )
-    assert rows["02"].seconds < 1, "a syntax error is found without starting a process"
+    assert rows["positional_encoding"].seconds < 1, "a syntax error is found without starting a process"
 
 
 def test_planted_endless_loop_is_stopped_at_the_time_limit(planted):
     rows, _, _ = planted
-    assert rows["03"].status == "error"
-    assert "time limit" in rows["03"].hint
+    assert rows["scaled_dot_product_attention"].status == "error"
+    assert "time limit" in rows["scaled_dot_product_attention"].hint
     # At least the limit (a single thread cannot use more CPU time than clock time), at most the cap.
-    assert TIMEOUT <= rows["03"].seconds < progress.WALL_FACTOR * TIMEOUT + 5
+    assert TIMEOUT <= rows["scaled_dot_product_attention"].seconds < progress.WALL_FACTOR * TIMEOUT + 5
 
 
 def test_planted_exception_names_the_learners_line(planted):
     rows, _, _ = planted
-    assert rows["06"].status == "not yet"
-    assert "NameError" in rows["06"].hint
+    assert rows["extract_patches"].status == "not yet"
+    assert "NameError" in rows["extract_patches"].hint
     assert (
         "line 3: return images.reshape(batch, -1, patch_size * patch_size * undefined_channels)"
-        in rows["06"].hint
+        in rows["extract_patches"].hint
     )
+
+
+def test_planted_second_checker_of_a_lesson_is_its_own_row(planted):
+    from course_utils.checks import lesson03
+
+    rows, _, _ = planted
+    split = rows["split_heads / merge_heads"]
+    assert split.lesson == "03" and split.status == "not yet"
+    assert lesson03.SPLIT_HINTS["reshape_only"] in split.hint
+    assert rows["scaled_dot_product_attention"].status == "error"  # the endless loop, same notebook
+
+
+def test_planted_mean_pool_with_padding(planted):
+    rows, _, _ = planted
+    assert rows["mean_pool"].lesson == "05" and rows["mean_pool"].status == "not yet"
+    assert "the padding is averaged in: you took the mean over all T positions" in rows["mean_pool"].hint
 
 
 def test_planted_deleted_unchanged_and_solved(planted):
     rows, _, _ = planted
-    assert rows["07"].status == "error" and "no code cell defines" in rows["07"].hint
-    assert rows["04"].status == "not attempted"
-    assert rows["08"].status == "passed"
+    assert (
+        rows["build_transfer_model"].status == "error"
+        and "no code cell defines" in rows["build_transfer_model"].hint
+    )
+    assert rows["TransformerBlock"].status == "not attempted"
+    assert rows["attention_rollout"].status == "passed"
 
 
 def test_planted_table_json_and_room(planted, tmp_path, capsys):
@@ -204,8 +289,8 @@ def test_command_line_writes_json_and_reports_missing_notebooks(tmp_path, capsys
     out = tmp_path / "progress.json"
     assert progress.main(["--notebooks", str(folder), "--json", str(out), "--timeout", str(TIMEOUT)]) == 0
     printed = capsys.readouterr().out
-    rows = {r["lesson"]: r for r in json.loads(out.read_text())["rows"]}
-    assert rows["01"]["status"] == "not attempted"
-    missing = [r for lesson, r in rows.items() if lesson != "01"]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["status"] for r in rows if r["lesson"] == "01"] == ["not attempted"]
+    missing = [r for r in rows if r["lesson"] != "01"]
     assert missing and all(r["status"] == "error" and "no notebook" in r["hint"] for r in missing)
     assert "not attempted" in printed and "no notebook" in printed
