@@ -5,14 +5,17 @@ One row per checker: every ``check_*`` function of ``course_utils/checks/lessonN
 checks come from the checker's label, ``run_checker(EXERCISE, ...)`` (``"rnn_forward"``, or
 ``"split_heads / merge_heads"`` for two functions). For each, this reads the learner's notebook
 ``NN_*.ipynb``, finds the code cell(s) that define those names (``def name`` or ``class name``),
-and runs them and the checker in a clean Python process, offline, with a time limit. The rest
-of the notebook is never executed (no data loading, no training).
+and runs them and the checker in a clean process, offline, with a time limit. The rest of
+the notebook is never executed (no data loading, no training). The processes are forked from
+one start-up process that imports TensorFlow, Keras and the checkers once (the imports cost
+more CPU time than all the checks together); each exercise still gets a fresh process of its
+own.
 
 Which cells run, the rule: the exercise's own cell(s), preceded by the statements of the cells
 above it that are ``import`` statements or constants (``N_HEADS = 4``, literal values only)
 *and* define a name the exercise's cell uses. Anything else the exercise needs from the
 notebook is reported as an error naming the missing name. The time limit (``--timeout``, 30 s)
-is CPU time of the learner's cell and the checker, after the imports (so a busy machine does
+is CPU time of the learner's cell(s) and the checker, after the imports (so a busy machine does
 not stop a correct exercise), with a wall-clock cap of 10 times that.
 
 Statuses: ``passed``, ``not yet`` (with the checker's hint), ``not attempted`` (the
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import getpass
 import json
 import os
@@ -313,94 +317,104 @@ def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> 
     return "(no solution notebook found)"
 
 
-# --- running one exercise in a clean process --------------------------------------------------
-_WORKER = r"""
-import json, linecache, socket, sys, traceback
-
-spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
-out_path = sys.argv[2]
-
-
-def report(status, hint):
-    with open(out_path, "w", encoding="utf-8") as out:
-        json.dump({"status": status, "hint": hint}, out)
-    sys.exit(0)
-
+# --- running each exercise in a clean process --------------------------------------------------
+# One start-up process imports TensorFlow, Keras and the checkers once (about 10 s of CPU time,
+# which nine separate processes would pay nine times), then forks a fresh child per exercise:
+# each exercise still runs in its own clean process (only the libraries are already imported,
+# never another learner's or exercise's code), in its own process group, offline, with its own
+# time limit. Forking after the imports is safe here because the start-up runs no TensorFlow
+# operation (the thread pools start in each child).
+_SERVER = r"""
+import importlib, json, linecache, os, signal, socket, sys, traceback
 
 def refuse(*args, **kwargs):
     raise OSError("course_utils.progress runs exercises offline: no network")
-
 
 socket.socket.connect = refuse  # offline, whatever the learner's code or a library tries
 socket.socket.connect_ex = refuse
 socket.create_connection = refuse
 
-
-def run(source, label):
-    linecache.cache[label] = (len(source), None, source.splitlines(True), label)  # tracebacks show the line
-    exec(compile(source, label, "exec"), namespace)
-
-
-def learner_line(exc, label):
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == label]
-    return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
+for module in json.loads(sys.argv[1]):  # the start-up: TensorFlow's import, once for all
+    importlib.import_module(module)
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished children are reaped by the kernel
+protocol = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints never reach the protocol
+protocol.write("ready\n")
 
 
-import importlib
+def check(spec):
+    out_path = spec["out"]
 
-namespace = {"__name__": "__main__"}
-where = spec["where"]
-try:  # start-up (TensorFlow's import): not counted in the exercise's time limit
-    checker = getattr(importlib.import_module(spec["checker_module"]), spec["checker"])
-    run(spec["setup"], "imports from the cells above")
-except Exception as exc:
-    report("error", f"the imports the exercise needs failed: {type(exc).__name__}: {exc}")
-open(spec["ready_file"], "w").close()  # the time limit starts now
-labels = []
-for number, source in spec["cells"]:
-    cell_label = f"cell {number}"
-    labels.append(cell_label)
+    def report(status, hint):
+        with open(out_path, "w", encoding="utf-8") as out:
+            json.dump({"status": status, "hint": hint}, out)
+        os._exit(0)
+
+    namespace = {"__name__": "__main__"}
+
+    def run(source, label):
+        linecache.cache[label] = (len(source), None, source.splitlines(True), label)  # tracebacks show it
+        exec(compile(source, label, "exec"), namespace)
+
+    def learner_line(exc, labels):
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in labels]
+        return f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
+
     try:
-        run(source, cell_label)
-    except SyntaxError as exc:
-        where_line = f"line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})"
-        report("error", f"syntax error in {cell_label} (the one that defines {spec['name']}), {where_line}")
-    except NameError as exc:
-        report("error", f"{cell_label} uses a name defined elsewhere in the notebook: {exc}"
-                        f"{learner_line(exc, cell_label)}. Progress runs only the exercise's cell and the "
-                        "imports above it: define it in the exercise's cell.")
+        checker = getattr(importlib.import_module(spec["checker_module"]), spec["checker"])
+        run(spec["setup"], "imports from the cells above")
     except Exception as exc:
-        report("error", f"{cell_label} raised {type(exc).__name__}: {exc}{learner_line(exc, cell_label)}")
-learners = []
-for name in spec["names"]:
-    if namespace.get(name) is None:
-        report("error", f"{where} did not define {name}")
-    learners.append(namespace[name])
+        report("error", f"the imports the exercise needs failed: {type(exc).__name__}: {exc}")
+    open(spec["ready_file"], "w").close()  # the time limit starts now
+    labels = []
+    for number, source in spec["cells"]:
+        label = f"cell {number}"
+        labels.append(label)
+        try:
+            run(source, label)
+        except SyntaxError as exc:
+            where = f"line {exc.lineno}: {(exc.text or '').strip()} ({exc.msg})"
+            report("error", f"syntax error in {label} (the one that defines {spec['name']}), {where}")
+        except NameError as exc:
+            report("error", f"{label} uses a name defined elsewhere in the notebook: {exc}"
+                            f"{learner_line(exc, [label])}. Progress runs only the exercise's cell and "
+                            "the imports above it: define it in the exercise's cell.")
+        except Exception as exc:
+            report("error", f"{label} raised {type(exc).__name__}: {exc}{learner_line(exc, [label])}")
+    learners = []
+    for name in spec["names"]:
+        if namespace.get(name) is None:
+            report("error", f"{spec['where']} did not define {name}")
+        learners.append(namespace[name])
+    try:
+        result = checker(*learners, verbose=False)
+    except Exception as exc:  # a checker should not raise; say so rather than crash the table
+        report("error", f"the checker raised {type(exc).__name__}: {exc}{learner_line(exc, labels)}")
+    if not result.attempted:
+        report("not attempted", result.hint)
+    report("passed" if result.passed else "not yet", result.hint)
 
 
-def learner_line_any(exc):
-    return next((text for text in (learner_line(exc, label) for label in labels) if text), "")
-
-
-try:
-    result = checker(*learners, verbose=False)
-except Exception as exc:  # a checker should not raise; say so rather than crash the table
-    report("error", f"the checker raised {type(exc).__name__}: {exc}{learner_line_any(exc)}")
-if not result.attempted:
-    report("not attempted", result.hint)
-report("passed" if result.passed else "not yet", result.hint)
+for line in sys.stdin:
+    spec = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()  # its own process group: a time-out kills everything it started
+            os.chdir(spec["dir"])
+            os.dup2(os.open(spec["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+            sys.stdin = open(os.devnull)
+            check(spec)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(1)
+    protocol.write(f"{pid}\n")
 """
 
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:
-            process.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
+# What the start-up process imports once: TensorFlow and Keras (through the checkers).
+PRELOAD = ["numpy", "keras", "course_utils.checks"]
 
 
 def _cpu_seconds(process: psutil.Process) -> float:
@@ -411,58 +425,144 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def _wait(
-    process: subprocess.Popen, ready: Path, timeout: float, startup_limit: float
-) -> tuple[str, float, float]:
-    """Wait for the worker and stop it when the learner's part (after the ready file, i.e. after
-    the imports) has used ``timeout`` seconds of CPU time, or ``WALL_FACTOR`` times that in
-    wall-clock time (code that sleeps or waits), or the start-up passes ``startup_limit``.
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class CheckServer:
+    """The start-up process (see ``_SERVER``): ``fork(spec)`` gives a fresh child's pid."""
+
+    def __init__(self, startup_limit: float = STARTUP_LIMIT):
+        import threading
+
+        self.tmp = tempfile.TemporaryDirectory(prefix="progress-")
+        script = Path(self.tmp.name, "server.py")
+        script.write_text(_SERVER, encoding="utf-8")
+        self.log_path = Path(self.tmp.name, "server-stderr.txt")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
+        env = {
+            **os.environ,
+            "MPLBACKEND": "Agg",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONWARNINGS": "ignore",
+            "CUDA_VISIBLE_DEVICES": "",
+            "HF_HUB_OFFLINE": "1",
+            "TF_NUM_INTEROP_THREADS": "1",
+        }
+        self.lock = threading.Lock()
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), json.dumps(PRELOAD)],
+            cwd=self.tmp.name,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self.problem = ""
+        ready = self._read_line(startup_limit)
+        self.startup_seconds = round(time.monotonic() - started, 1)
+        if ready != "ready":
+            if self.process.poll() is None:
+                self.problem = (
+                    f"the check's start-up (importing TensorFlow) took over {startup_limit:g} s: the machine "
+                    "is overloaded; close other programs and run progress again"
+                )
+            else:
+                lines = self.log_path.read_text(errors="replace").splitlines()
+                last = next((x for x in reversed(lines) if x.strip()), "no message")
+                self.problem = f"the check's start-up failed: {last.strip()}"
+            self.close()
+
+    def _read_line(self, limit: float) -> str:
+        import select
+
+        ready, _, _ = select.select([self.process.stdout], [], [], limit)
+        return self.process.stdout.readline().strip() if ready else ""
+
+    def fork(self, spec: dict) -> int | None:
+        with self.lock:
+            if self.problem or self.process.poll() is not None:
+                return None
+            try:
+                self.process.stdin.write(json.dumps(spec) + "\n")
+                self.process.stdin.flush()
+                answer = self._read_line(60.0)
+            except (OSError, ValueError):
+                return None
+        return int(answer) if answer.isdigit() else None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.close()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                _kill_group(self.process.pid)
+                self.process.wait()
+        self.log.close()
+        self.tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _wait(pid: int, ready: Path, timeout: float) -> tuple[str, float]:
+    """Wait for an exercise's process and stop it when the learner's part (after the ready
+    file) has used ``timeout`` seconds of CPU time, or ``WALL_FACTOR`` times that in
+    wall-clock time (code that sleeps or waits).
 
     CPU time, not wall-clock time: on a loaded machine (a room of laptops running notebooks)
     a correct exercise's check takes longer on the clock, but not in CPU time. Returns the
-    reason it was stopped ("" if not; a template with {where} and {name}), the start-up's
-    seconds and the learner's part's wall-clock seconds.
+    reason it was stopped ("" if not; a template with {where} and {name}) and the learner's
+    part's wall-clock seconds.
     """
-    watched = psutil.Process(process.pid)
+    try:
+        watched = psutil.Process(pid)
+    except psutil.Error:
+        return "", 0.0
     started, ready_at, cpu_at_ready = time.monotonic(), None, 0.0
-    while process.poll() is None:
+    while _alive(watched):
         now = time.monotonic()
         if ready_at is None and ready.exists():
             ready_at, cpu_at_ready = now, _cpu_seconds(watched)
-        if ready_at is not None:
-            cpu = _cpu_seconds(watched) - cpu_at_ready
-            if cpu > timeout or now - ready_at > WALL_FACTOR * timeout:
-                _kill_group(process)
-                return (
-                    f"stopped after the time limit ({cpu:.0f} s of CPU time, "
-                    f"{now - ready_at:.0f} s on the clock; "
-                    f"limit {timeout:g} s of CPU time): an endless loop (a `while` whose condition never "
-                    "changes?) or far too much work in {where} (the one that defines {name})",
-                    ready_at - started,
-                    now - ready_at,
-                )
-        elif now - started > startup_limit:
-            _kill_group(process)
+        start = ready_at if ready_at is not None else started  # the child's own imports count too
+        cpu = _cpu_seconds(watched) - cpu_at_ready
+        if cpu > timeout or now - start > WALL_FACTOR * timeout:
+            _kill_group(pid)
             return (
-                f"the check's start-up (importing TensorFlow) took over {startup_limit:g} s: the machine is "
-                "overloaded; close other programs and run progress again",
-                now - started,
-                0.0,
+                f"stopped after the time limit ({cpu:.0f} s of CPU time, "
+                f"{now - start:.0f} s on the clock; "
+                f"limit {timeout:g} s of CPU time): an endless loop (a `while` whose condition never "
+                "changes?) or far too much work in {where} (the one that defines {name})",
+                now - start,
             )
         time.sleep(0.05)
     end = time.monotonic()
-    if ready_at is None and ready.exists():
-        ready_at = end
-    return "", (ready_at or end) - started, end - (ready_at or end)
+    return "", end - (ready_at or end)
 
 
 def run_exercise(
     exercise: Exercise,
     notebook: Path | None,
     timeout: float = DEFAULT_TIMEOUT,
-    startup_limit: float = STARTUP_LIMIT,
+    server: CheckServer | None = None,
 ) -> Row:
-    """Check one exercise of one notebook in a fresh Python process (never raises)."""
+    """Check one exercise of one notebook in a fresh process (never raises)."""
     row = Row(
         exercise.lesson,
         exercise.name,
@@ -486,8 +586,14 @@ def run_exercise(
     if extracted.syntax_error:
         row.hint = extracted.syntax_error
         return row
+    if server is None:
+        with CheckServer() as own:
+            return run_exercise(exercise, notebook, timeout, own)
+    row.startup_seconds = server.startup_seconds
+    if server.problem:
+        row.hint = server.problem
+        return row
     with tempfile.TemporaryDirectory(prefix="progress-") as tmp:
-        spec_path, out_path, worker = Path(tmp, "spec.json"), Path(tmp, "result.json"), Path(tmp, "worker.py")
         spec = {
             "name": exercise.name,
             "names": list(exercise.names),
@@ -496,51 +602,38 @@ def run_exercise(
             "setup": extracted.setup,
             "cells": extracted.cells,
             "where": extracted.where,
+            "dir": tmp,
+            "out": str(Path(tmp, "result.json")),
+            "stderr": str(Path(tmp, "stderr.txt")),
             "ready_file": str(Path(tmp, "ready")),
         }
-        spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        worker.write_text(_WORKER, encoding="utf-8")
-        env = {
-            **os.environ,
-            "MPLBACKEND": "Agg",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONWARNINGS": "ignore",
-            "CUDA_VISIBLE_DEVICES": "",
-            "HF_HUB_OFFLINE": "1",
-            "TF_NUM_INTEROP_THREADS": "1",
-        }
-        log = open(Path(tmp, "stderr.txt"), "wb")  # noqa: SIM115 - closed below, after the process
-        process = subprocess.Popen(
-            [sys.executable, str(worker), str(spec_path), str(out_path)],
-            cwd=tmp,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,  # its own process group: a time-out kills everything it started
-        )
-        stopped, startup, checking = _wait(process, Path(spec["ready_file"]), timeout, startup_limit)
-        log.close()
-        row.startup_seconds, row.seconds = round(startup, 1), round(checking, 1)
+        pid = server.fork(spec)
+        if pid is None:
+            row.hint = "the checking process stopped (run progress again)"
+            return row
+        stopped, checking = _wait(pid, Path(spec["ready_file"]), timeout)
+        row.seconds = round(checking, 1)
         if stopped:
             row.hint = stopped.format(where=extracted.where, name=exercise.name)
             return row
+        out_path = Path(spec["out"])
         if out_path.exists():
             result = json.loads(out_path.read_text(encoding="utf-8"))
             row.status, row.hint = result["status"], result["hint"]
         else:
-            lines = Path(tmp, "stderr.txt").read_text(errors="replace").splitlines()
+            err = Path(spec["stderr"])
+            lines = err.read_text(errors="replace").splitlines() if err.exists() else []
             last = next((line for line in reversed(lines) if line.strip()), "no message (out of memory?)")
-            row.hint = f"the check stopped without a result (exit code {process.returncode}): {last.strip()}"
+            row.hint = f"the check stopped without a result: {last.strip()}"
     return row
 
 
 def progress(notebooks_dir: Path, timeout: float = DEFAULT_TIMEOUT, jobs: int | None = None) -> list[Row]:
-    """Every exercise's row, in lesson order; ``jobs`` processes at a time (default: CPU count)."""
+    """Every exercise's row, in lesson order; ``jobs`` exercises at a time (default: CPU count)."""
     jobs = jobs or max(1, os.cpu_count() or 1)
     todo = [(exercise, find_notebook(notebooks_dir, exercise.lesson)) for exercise in exercises()]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda item: run_exercise(*item, timeout=timeout), todo))
+    with CheckServer() as server, ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda item: run_exercise(*item, timeout=timeout, server=server), todo))
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -183,8 +183,9 @@ def schedule_markdown(reference: dict | None = None, plan: dict = PLAN) -> str:
     return "\n".join(lines)
 
 
-def update_guide(path: Path = GUIDE, check: bool = False) -> bool:
+def update_guide(path: Path | None = None, check: bool = False) -> bool:
     """Write the table between the markers; with ``check``, only say whether it is current."""
+    path = path or GUIDE
     text = path.read_text(encoding="utf-8")
     if START_MARK not in text or END_MARK not in text:
         raise SystemExit(f"{path}: the markers {START_MARK!r} and {END_MARK!r} are missing")

@@ -16,7 +16,47 @@ from course_utils.paths import REPO_ROOT
 
 
 def test_committed_schedule_equals_the_generated_one():
-    assert workshop.update_guide(check=True), "run: python -m course_utils.workshop schedule"
+    assert workshop.update_guide(check=True), (
+        f"docs/workshop.md's schedule is out of date: run {workshop.REGENERATE}"
+    )
+    assert workshop.main(["schedule", "--check"]) == 0
+
+
+def test_check_fails_on_a_stale_table(tmp_path, monkeypatch):
+    stale = tmp_path / "workshop.md"
+    text = workshop.GUIDE.read_text(encoding="utf-8")
+    stale.write_text(text.replace("| 09:00 |", "| 08:00 |", 1), encoding="utf-8")
+    monkeypatch.setattr(workshop, "GUIDE", stale)
+    monkeypatch.setattr(workshop, "REPO_ROOT", tmp_path)
+    assert workshop.main(["schedule", "--check"]) == 1
+    assert workshop.main(["schedule", "--write"]) == 0
+    assert stale.read_text(encoding="utf-8") == text
+
+
+def test_every_lesson_has_a_slot_and_every_checker_its_exercise():
+    from course_utils.progress import exercises
+
+    reference = workshop.read_reference()
+    slots = {s.what: s for s in workshop.schedule(reference)}
+    shipped = sorted(p.stem for p in (REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [name for _, name, _ in workshop.lessons(reference)] == shipped
+    for exercise in exercises():
+        lesson = next(name for name in shipped if name.startswith(exercise.lesson + "_"))
+        assert f"`{exercise.name}`" in slots[lesson].exercise, (lesson, exercise.name)
+
+
+def test_a_lesson_missing_from_the_reference_is_marked_not_measured():
+    reference = copy.deepcopy(workshop.read_reference())
+    _, name, _ = workshop.lessons(reference)[3]
+    reference["notebooks"].pop(f"notebooks/{name}.ipynb", None)
+    table = workshop.schedule_markdown(reference)
+    row = next(line for line in table.splitlines() if f"| {name} |" in line)
+    assert f"| {workshop.NOT_MEASURED} |" in row
+    assert f"**Not measured yet:** {name}" in table
+    measured = {n for _, n, s in workshop.lessons(reference) if s is not None}
+    for line in table.splitlines():
+        if any(f"| {n} |" in line for n in measured):
+            assert workshop.NOT_MEASURED not in line
 
 
 def test_readme_links_the_guide():
@@ -26,7 +66,7 @@ def test_readme_links_the_guide():
 def test_schedule_follows_the_reference_times():
     reference = workshop.read_reference()
     plan = workshop.PLAN
-    lessons = workshop.lessons(reference)
+    lessons = [lesson for lesson in workshop.lessons(reference) if lesson[2] is not None]
     assert lessons, "no lesson notebook in reference_times.json"
     slots = {s.what: s for s in workshop.schedule(reference)}
     for _number, name, seconds in lessons:
@@ -86,6 +126,41 @@ def _reveal_source(tmp_path: Path) -> Path:
         (fake / part).parent.mkdir(parents=True, exist_ok=True)
         (fake / part).write_text("/* stand-in */\n")
     return fake
+
+
+_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+def test_slides_reuse_the_cache_of_executed_notebooks(tmp_path, monkeypatch):
+    """An executed copy in build/executed/ under tools/book.py's key is used as it is (no kernel):
+    the deck shows its outputs; a copy under another key (an edited notebook) is not used."""
+    import nbformat
+
+    monkeypatch.setenv("COURSE_BUILD_DIR", str(tmp_path / "build"))
+    path = slides.lesson_notebooks(["00"])[0]
+    cache = slides.BookCache()
+    key = cache.book.cache_key(path, cache.deps, cache.profile)
+    executed, meta = cache.book.cached_paths(cache.book.Notebook(path, "notebooks/" + path.name), key)
+    assert executed.is_relative_to(tmp_path / "build" / "executed")
+    notebook = nbformat.read(path, as_version=4)
+    tagged = [c for c in notebook.cells if "slide" in c.metadata.get("tags", [])]
+    assert tagged
+    for cell in tagged:
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text="output from the cache\n"),
+            nbformat.v4.new_output("display_data", data={"image/png": _PNG}),
+        ]
+    executed.parent.mkdir(parents=True)
+    nbformat.write(notebook, executed)
+    meta.write_text("{}")
+    out = tmp_path / "slides"
+    assert slides.build_slides(["00"], out, _reveal_source(tmp_path)) == 0
+    html = (out / "00_start_here.slides.html").read_text(encoding="utf-8")
+    assert _PNG in html
+    assert not (tmp_path / "build" / "slides" / "executed").exists(), "nothing was executed"
+    other = executed.with_name(f"{path.stem}.0000000000000000.ipynb")
+    executed.rename(other)
+    assert slides.BookCache().lookup(path) is None
 
 
 @pytest.mark.slow
