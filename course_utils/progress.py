@@ -93,7 +93,11 @@ class Row:
     solution: str
     notebook: str = ""
     seconds: float = 0.0  # the learner's cell and the checker, on the clock (the limit is CPU time)
-    startup_seconds: float = 0.0  # the clean process's imports (TensorFlow), not limited by --timeout
+    startup_seconds: float = (
+        0.0  # the start-up's imports (TensorFlow, once for all), not limited by --timeout
+    )
+    cpu_seconds: float = 0.0  # CPU time of the exercise's own process (setup, learner's cells, checker)
+    startup_cpu_seconds: float = 0.0  # CPU time of the shared start-up (the same on every row)
 
 
 # --- the exercises, derived from the checkers (never listed here) ----------------------------
@@ -325,7 +329,7 @@ def solution_location(exercise: Exercise, solutions_dir: Path | None = None) -> 
 # time limit. Forking after the imports is safe here because the start-up runs no TensorFlow
 # operation (the thread pools start in each child).
 _SERVER = r"""
-import importlib, json, linecache, os, signal, socket, sys, traceback
+import importlib, json, linecache, os, resource, signal, socket, sys, traceback
 
 def refuse(*args, **kwargs):
     raise OSError("course_utils.progress runs exercises offline: no network")
@@ -346,8 +350,9 @@ def check(spec):
     out_path = spec["out"]
 
     def report(status, hint):
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # this process only (reset by the fork)
         with open(out_path, "w", encoding="utf-8") as out:
-            json.dump({"status": status, "hint": hint}, out)
+            json.dump({"status": status, "hint": hint, "cpu": usage.ru_utime + usage.ru_stime}, out)
         os._exit(0)
 
     namespace = {"__name__": "__main__"}
@@ -473,6 +478,7 @@ class CheckServer:
         self.problem = ""
         ready = self._read_line(startup_limit)
         self.startup_seconds = round(time.monotonic() - started, 1)
+        self.startup_cpu_seconds = round(_cpu_seconds(psutil.Process(self.process.pid)), 1)
         if ready != "ready":
             if self.process.poll() is None:
                 self.problem = (
@@ -521,27 +527,28 @@ class CheckServer:
         self.close()
 
 
-def _wait(pid: int, ready: Path, timeout: float) -> tuple[str, float]:
+def _wait(pid: int, ready: Path, timeout: float) -> tuple[str, float, float]:
     """Wait for an exercise's process and stop it when the learner's part (after the ready
     file) has used ``timeout`` seconds of CPU time, or ``WALL_FACTOR`` times that in
     wall-clock time (code that sleeps or waits).
 
     CPU time, not wall-clock time: on a loaded machine (a room of laptops running notebooks)
     a correct exercise's check takes longer on the clock, but not in CPU time. Returns the
-    reason it was stopped ("" if not; a template with {where} and {name}) and the learner's
-    part's wall-clock seconds.
+    reason it was stopped ("" if not; a template with {where} and {name}), the learner's
+    part's wall-clock seconds and the process's CPU seconds at the last look.
     """
     try:
         watched = psutil.Process(pid)
     except psutil.Error:
-        return "", 0.0
-    started, ready_at, cpu_at_ready = time.monotonic(), None, 0.0
+        return "", 0.0, 0.0
+    started, ready_at, cpu_at_ready, total = time.monotonic(), None, 0.0, 0.0
     while _alive(watched):
         now = time.monotonic()
+        total = max(total, _cpu_seconds(watched))
         if ready_at is None and ready.exists():
-            ready_at, cpu_at_ready = now, _cpu_seconds(watched)
+            ready_at, cpu_at_ready = now, total
         start = ready_at if ready_at is not None else started  # the child's own imports count too
-        cpu = _cpu_seconds(watched) - cpu_at_ready
+        cpu = total - cpu_at_ready
         if cpu > timeout or now - start > WALL_FACTOR * timeout:
             _kill_group(pid)
             return (
@@ -550,10 +557,11 @@ def _wait(pid: int, ready: Path, timeout: float) -> tuple[str, float]:
                 f"limit {timeout:g} s of CPU time): an endless loop (a `while` whose condition never "
                 "changes?) or far too much work in {where} (the one that defines {name})",
                 now - start,
+                total,
             )
         time.sleep(0.05)
     end = time.monotonic()
-    return "", end - (ready_at or end)
+    return "", end - (ready_at or end), total
 
 
 def run_exercise(
@@ -589,7 +597,7 @@ def run_exercise(
     if server is None:
         with CheckServer() as own:
             return run_exercise(exercise, notebook, timeout, own)
-    row.startup_seconds = server.startup_seconds
+    row.startup_seconds, row.startup_cpu_seconds = server.startup_seconds, server.startup_cpu_seconds
     if server.problem:
         row.hint = server.problem
         return row
@@ -611,8 +619,8 @@ def run_exercise(
         if pid is None:
             row.hint = "the checking process stopped (run progress again)"
             return row
-        stopped, checking = _wait(pid, Path(spec["ready_file"]), timeout)
-        row.seconds = round(checking, 1)
+        stopped, checking, cpu = _wait(pid, Path(spec["ready_file"]), timeout)
+        row.seconds, row.cpu_seconds = round(checking, 1), round(cpu, 1)
         if stopped:
             row.hint = stopped.format(where=extracted.where, name=exercise.name)
             return row
@@ -620,6 +628,7 @@ def run_exercise(
         if out_path.exists():
             result = json.loads(out_path.read_text(encoding="utf-8"))
             row.status, row.hint = result["status"], result["hint"]
+            row.cpu_seconds = round(result.get("cpu", cpu), 1)
         else:
             err = Path(spec["stderr"])
             lines = err.read_text(errors="replace").splitlines() if err.exists() else []
@@ -735,7 +744,12 @@ def main(argv: list[str] | None = None) -> int:
         f"time limit {args.timeout:g} s of CPU time):\n"
     )
     print(format_table(rows))
-    print(f"checked in {time.perf_counter() - start:.0f} s")
+    cpu = sum(r.cpu_seconds for r in rows) + max((r.startup_cpu_seconds for r in rows), default=0.0)
+    print(
+        f"checked in {time.perf_counter() - start:.0f} s "
+        f"(CPU time {cpu:.0f} s, of which {max((r.startup_cpu_seconds for r in rows), default=0.0):.0f} s "
+        "for the start-up's imports)"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(to_json(rows, args.notebooks), indent=1) + "\n", encoding="utf-8")

@@ -125,6 +125,7 @@ def test_solutions_all_pass():
     rows = progress.progress(SOLUTIONS)  # the default limit, as make progress
     assert len(rows) == len(progress.exercises())
     assert set(_statuses(rows).values()) == {"passed"}, progress.format_table(rows)
+    assert all(r.cpu_seconds > 0 and r.startup_cpu_seconds > 0 for r in rows)  # measured, per process
 
 
 def _replace_exercise_cell(path: Path, name: str, source: str | None) -> None:
