@@ -620,7 +620,7 @@ def run_exercise(
             row.hint = "the checking process stopped (run progress again)"
             return row
         stopped, checking, cpu = _wait(pid, Path(spec["ready_file"]), timeout)
-        row.seconds, row.cpu_seconds = round(checking, 1), round(cpu, 1)
+        row.seconds, row.cpu_seconds = round(checking, 1), round(cpu, 3)
         if stopped:
             row.hint = stopped.format(where=extracted.where, name=exercise.name)
             return row
@@ -628,7 +628,7 @@ def run_exercise(
         if out_path.exists():
             result = json.loads(out_path.read_text(encoding="utf-8"))
             row.status, row.hint = result["status"], result["hint"]
-            row.cpu_seconds = round(result.get("cpu", cpu), 1)
+            row.cpu_seconds = round(result.get("cpu", cpu), 3)
         else:
             err = Path(spec["stderr"])
             lines = err.read_text(errors="replace").splitlines() if err.exists() else []
