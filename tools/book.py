@@ -42,7 +42,9 @@ BUILD = Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build")).expanduser()
 EXECUTED = BUILD / "executed"
 SOURCE = BUILD / "book-src"
 KERNEL = "transformers-course"
-CELL_TIMEOUT_S = 900  # as the notebook tests (pyproject: --nbval-cell-timeout)
+CELL_TIMEOUT_S = 900  # per cell, here and in the notebook tests (tests/run_notebooks.py)
+EXECUTED_BY_BOOK = "make book (tools/book.py execute)"
+EXECUTED_BY_TESTS = "make test (the notebook tests, tests/run_notebooks.py)"
 
 # What a notebook's outputs depend on besides its own text: a change here re-executes all.
 DEPENDENCIES = ["course_utils", "requirements.txt", "requirements-data.txt", "pyproject.toml"]
@@ -125,22 +127,82 @@ def machine_description() -> dict:
     return {"cpu_model": cpu, "os": platform.platform(terse=True), "timezone": time.strftime("%Z")}
 
 
+def profile() -> str:
+    return os.environ.get("COURSE_PROFILE", "default")
+
+
+def notebook_at(path: Path) -> Notebook:
+    """The :class:`Notebook` of a file (its ``rel`` is repository-relative when it is inside)."""
+    path = Path(path).resolve()
+    try:
+        rel = path.relative_to(ROOT).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    return Notebook(path, rel)
+
+
+def kernel_log(nb: Notebook) -> Path:
+    """Where the kernel's stderr goes (TensorFlow's C++ start-up lines, not for the page)."""
+    return EXECUTED / f"{nb.name}.kernel.log"
+
+
+def store_execution(
+    nb: Notebook, executed, key: str, started: float, seconds: float, executed_by: str
+) -> str | None:
+    """Put an executed notebook (outputs included) into the cache under ``key``, with the
+    metadata its page shows: the recorded results of *this* execution, profile, machine, date.
+    Used by ``execute`` below and by the notebook tests (tests/run_notebooks.py), so that a
+    notebook executed by ``make test`` is not executed again by ``make book``.
+    Returns None, or why the notebook was not stored."""
+    import nbformat
+
+    results_file = BUILD / "results" / f"{nb.name}.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    meta = results.get("_meta", {})
+    when = meta.get("started")
+    if not when or time.mktime(time.strptime(when, "%Y-%m-%dT%H:%M:%S")) < started - 2:
+        return (
+            f"{nb.rel}: no results metadata from this run in {results_file} "
+            f"(does its first code cell call course_utils.start({nb.name!r})?)"
+        )
+    record = {
+        "notebook": nb.rel,
+        "key": key,
+        "profile": profile(),
+        "executed_seconds": round(seconds, 1),
+        "executed_by": executed_by,
+        "machine": machine_description(),
+        "results": results,
+    }
+    out_nb, out_meta = cached_paths(nb, key)
+    for old in out_nb.parent.glob(f"{nb.name}.*"):  # older executions of this notebook
+        if old.suffix in (".ipynb", ".json"):
+            old.unlink()
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(executed)
+    nbformat.write(executed, out_nb)
+    out_meta.write_text(json.dumps(record, indent=2) + "\n")
+    return None
+
+
 def execute(only: str | None) -> int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    profile = os.environ.get("COURSE_PROFILE", "default")
     deps = dependency_digest()
     todo = selected(only)
     ran, reused, started_all = [], [], time.time()
+    reused_from: dict[str, int] = {}
     for nb in todo:
-        key = cache_key(nb.path, deps, profile)
+        key = cache_key(nb.path, deps, profile())
         out_nb, out_meta = cached_paths(nb, key)
         if out_nb.exists() and out_meta.exists():
             reused.append(nb.rel)
+            by = json.loads(out_meta.read_text()).get("executed_by", "?")
+            reused_from[by] = reused_from.get(by, 0) + 1
             continue
-        print(f"executing {nb.rel} (profile {profile}) ...", flush=True)
+        print(f"executing {nb.rel} (profile {profile()}) ...", flush=True)
         notebook = nbformat.read(nb.path, as_version=4)
         start = time.time()
         client = NotebookClient(
@@ -149,7 +211,7 @@ def execute(only: str | None) -> int:
             timeout=CELL_TIMEOUT_S,
             resources={"metadata": {"path": str(nb.path.parent)}},
         )
-        log = EXECUTED / f"{nb.name}.kernel.log"  # TensorFlow's C++ start-up lines, not for the page
+        log = kernel_log(nb)
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
             with log.open("w") as stderr:
@@ -161,35 +223,17 @@ def execute(only: str | None) -> int:
             )
             return 1
         seconds = time.time() - start
-        results_file = BUILD / "results" / f"{nb.name}.json"
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        meta = results.get("_meta", {})
-        started = meta.get("started")
-        if not started or time.mktime(time.strptime(started, "%Y-%m-%dT%H:%M:%S")) < start - 2:
-            print(
-                f"{nb.rel}: no results metadata from this run in {results_file} "
-                f"(does its first code cell call course_utils.start({nb.name!r})?)",
-                file=sys.stderr,
-            )
+        if problem := store_execution(nb, notebook, key, start, seconds, EXECUTED_BY_BOOK):
+            print(problem, file=sys.stderr)
             return 1
-        record = {
-            "notebook": nb.rel,
-            "key": key,
-            "profile": profile,
-            "executed_seconds": round(seconds, 1),
-            "executed_by": "make book (tools/book.py execute)",
-            "machine": machine_description(),
-            "results": results,
-        }
-        for old in out_nb.parent.glob(f"{nb.name}.*"):  # older executions of this notebook
-            old.unlink()
-        out_nb.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, out_nb)
-        out_meta.write_text(json.dumps(record, indent=2) + "\n")
         ran.append((nb.rel, seconds))
         print(f"  done in {seconds:.0f} s", flush=True)
     total = time.time() - started_all
-    print(f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} from {EXECUTED}")
+    sources = ", ".join(f"{n} executed by {by}" for by, n in sorted(reused_from.items()))
+    print(
+        f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} of {len(todo)} "
+        f"from {EXECUTED}" + (f" ({sources})" if sources else "")
+    )
     return 0
 
 
@@ -276,6 +320,7 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
     meta = record["results"].get("_meta", {})
     machine = record.get("machine", {})
     when = f"{meta.get('started', '?').replace('T', ' ')} {machine.get('timezone', '')}".strip()
+    executed_by = record.get("executed_by", EXECUTED_BY_BOOK).split(" (")[0]  # make test / make book
     source_links = f"{{download}}`the notebook without outputs <{download}>`"
     if twin:
         source_links += f", {{download}}`its jupytext twin <{twin}>`"
@@ -286,7 +331,7 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
             ":::{admonition} How these outputs were made",
             ":class: note course-run-info",
             (
-                f"Executed on **{when}** by `make book` in the profile **`{meta.get('profile', '?')}`** "
+                f"Executed on **{when}** by `{executed_by}` in the profile **`{meta.get('profile', '?')}`** "
                 f"(`COURSE_PROFILE`) on a **{meta.get('cpus', '?')}-CPU {meta.get('machine', '?')}** machine "
                 f"({machine.get('cpu_model', 'CPU model unknown')}, {machine.get('os', '?')}), "
                 f"Python {meta.get('python', '?')}; the notebook ran in "
@@ -307,7 +352,7 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
 def assemble(only: str | None) -> int:
     import nbformat
 
-    profile = os.environ.get("COURSE_PROFILE", "default")
+    current = profile()
     deps = dependency_digest()
     url = repo_url()
     readme = (ROOT / "README.md").read_text()
@@ -316,7 +361,7 @@ def assemble(only: str | None) -> int:
     missing = [
         nb.rel
         for nb in lesson_list + solution_list
-        if not cached_paths(nb, cache_key(nb.path, deps, profile))[0].exists()
+        if not cached_paths(nb, cache_key(nb.path, deps, current))[0].exists()
     ]
     if missing:
         print(f"not executed yet (run `tools/book.py execute` first): {', '.join(missing)}", file=sys.stderr)
@@ -352,7 +397,7 @@ def assemble(only: str | None) -> int:
     (SOURCE / "docs").mkdir(parents=True)
     records = {}
     for nb in lesson_list + solution_list:
-        records[nb.rel] = json.loads(cached_paths(nb, cache_key(nb.path, deps, profile))[1].read_text())
+        records[nb.rel] = json.loads(cached_paths(nb, cache_key(nb.path, deps, current))[1].read_text())
 
     def toctree(caption: str, entries: list[str]) -> str:
         return "\n".join(["```{toctree}", ":hidden:", f":caption: {caption}", "", *entries, "```", ""])
@@ -376,7 +421,8 @@ def assemble(only: str | None) -> int:
         "## Reading this website\n",
         (
             "Every lesson and solution page shows the notebook *with its outputs*: figures, tables "
-            "and the numbers it measured, executed by `make book` from the notebooks in the repository. "
+            "and the numbers it measured, executed (by `make test` or `make book`) from the notebooks in the "
+            "repository. "
             "Each page says which profile and machine produced its numbers, and when (table below). "
             "To run a lesson yourself, see [Set-up](docs/setup.md).\n"
         ),
@@ -426,7 +472,7 @@ def assemble(only: str | None) -> int:
 
     # Executed notebooks, each with the note on how its outputs were made.
     for nb in lesson_list + solution_list:
-        executed = nbformat.read(cached_paths(nb, cache_key(nb.path, deps, profile))[0], as_version=4)
+        executed = nbformat.read(cached_paths(nb, cache_key(nb.path, deps, current))[0], as_version=4)
         for cell in executed.cells:
             if cell.cell_type == "markdown":
                 cell.source = site.rewrite_links(cell.source, nb.rel, nb.rel)
