@@ -1,6 +1,6 @@
 """The course website (``build/book``, made by ``make book``) in a real browser.
 
-Run by ``make test-book`` (part of ``make test``) after the site is built: Playwright drives
+Run by ``make test-book`` (the last step of ``make test``) after the site is built: Playwright drives
 Debian's Chromium against a local HTTP server on 127.0.0.1. Every page is loaded; figures
 must load with a non-zero size, no page may show error output, maths must be typeset by the
 local MathJax, the sidebar must reach every page, no internal link may be broken, search

@@ -167,8 +167,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     tr = terminalreporter
     tr.section("executed notebooks for the website (build/executed/)")
-    tr.write_line(
-        f"stored {len(_stored)} notebook(s) that passed: `make book` will not execute them again"
-    )
+    tr.write_line(f"stored {len(_stored)} notebook(s) that passed: `make book` will not execute them again")
     for line in _not_stored:
         tr.write_line(f"not stored: {line}")

@@ -5,18 +5,15 @@ The built site itself is tested in a browser by book/test_site.py (make test-boo
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.run_notebooks import book_tool
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("course_book", ROOT / "tools" / "book.py")
-book = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = book  # dataclasses look their module up
-_spec.loader.exec_module(book)
+book = book_tool()  # tools/book.py
 
 
 def _repo(tmp_path: Path, table_rows: list[str], notebooks: list[str]) -> Path:

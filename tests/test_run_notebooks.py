@@ -40,9 +40,7 @@ def _notebook(path: Path, *sources: str) -> Path:
 
 
 @pytest.mark.slow
-def test_a_notebook_that_passes_lands_in_the_website_cache_and_one_that_fails_does_not(
-    tmp_path, monkeypatch
-):
+def test_a_notebook_that_passes_lands_in_the_website_cache_and_one_that_fails_does_not(tmp_path, monkeypatch):
     passes = _notebook(
         tmp_path / "notebooks" / "zz_cache_probe.ipynb",
         START.format(name="zz_cache_probe"),

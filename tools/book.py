@@ -7,6 +7,8 @@ Three steps, run by the Makefile; no renderer of our own (Sphinx + myst-nb do th
    ``course_utils``'s files, the locks and ``COURSE_PROFILE``). An unchanged notebook is not
    executed again. Each executed notebook is stored with the recorded results' metadata
    (``build/results/<name>.json``, see ``course_utils/results.py``) of *that* execution.
+   The notebook tests store into the same cache (tests/run_notebooks.py calls
+   ``store_execution``): in ``make test`` every notebook is executed once, by the tests.
 2. ``assemble``: lay out the Sphinx source tree ``build/book-src/``: the home page from the
    README (its course table decides the lesson order; lessons missing from the table follow
    in file order), one page per executed lesson and solution (with a note saying which
@@ -15,7 +17,8 @@ Three steps, run by the Makefile; no renderer of our own (Sphinx + myst-nb do th
    ``docs/*.md`` and ``CONTRIBUTING.md``. Relative links to repository files that are not
    pages become links to the repository (``BOOK_REPO_URL``) or plain text.
 3. ``sphinx-build`` (book venv, execution off, warnings as errors), then ``check``: the built
-   pages load no script or style sheet from the network.
+   pages load no script or style sheet from the network. ``test`` then runs the browser
+   checks (book/test_site.py) and judges rendering + browser checks against the site's budget.
 
 ``--only PATTERN`` (``make book NB=03``) limits the notebooks to names containing PATTERN,
 for quick work on a few pages.
@@ -554,8 +557,12 @@ def check(site: Path) -> int:
 
 # --- all steps, timed against the budgets ---------------------------------------------------
 EXECUTE_BUDGET_S = 20 * 60.0  # executing every notebook and solution: the course's budget (tests/budget.py)
-RENDER_BUDGET_S = 3 * 60.0  # assembling, Sphinx and the offline check, on 2 cores
+# The website itself, notebook execution excluded (in `make test` the notebook tests execute
+# each notebook once and the build reuses them): assembling, Sphinx and the offline check
+# (rendering), plus the browser checks of book/test_site.py, on 2 cores.
+SITE_BUDGET_S = 5 * 60.0
 FAIL_FACTOR = 2.0  # as tests/budget.py: over twice a budget fails the build
+TIMINGS = BUILD / "book-timings.json"
 
 
 def build(only: str | None, site: Path, sphinx: str) -> int:
@@ -597,18 +604,18 @@ def build(only: str | None, site: Path, sphinx: str) -> int:
         "size_bytes": sum(p.stat().st_size for p in site.rglob("*") if p.is_file()),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    (BUILD / "book-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    TIMINGS.write_text(json.dumps(timings, indent=2) + "\n")
     print(
         f"book: {timings['total_s']:.0f} s in all: executing {timings['execute_s']:.0f} s "
         f"(budget {EXECUTE_BUDGET_S:.0f} s), rendering {timings['render_s']:.0f} s "
-        f"(budget {RENDER_BUDGET_S:.0f} s); "
+        f"(the site's budget, with the browser checks: {SITE_BUDGET_S:.0f} s); "
         f"open {site / 'index.html'}"
     )
     over = [
         f"{name} took {timings[key]:.0f} s, over {FAIL_FACTOR:g} x its budget of {budget:.0f} s"
         for name, key, budget in (
             ("executing", "execute_s", EXECUTE_BUDGET_S),
-            ("rendering", "render_s", RENDER_BUDGET_S),
+            ("rendering", "render_s", SITE_BUDGET_S),
         )
         if timings[key] > FAIL_FACTOR * budget
     ]
@@ -617,15 +624,47 @@ def build(only: str | None, site: Path, sphinx: str) -> int:
     return 1 if over else 0
 
 
+def test_site(pytest_args: list[str]) -> int:
+    """The browser checks (book/test_site.py) of the site just built, timed: rendering plus
+    browser checks are judged against the site's budget."""
+    timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    start = time.time()
+    command = [sys.executable, "-m", "pytest", *pytest_args, str(ROOT / "book" / "test_site.py")]
+    rc = subprocess.run(command, cwd=ROOT, check=False).returncode
+    timings["browser_s"] = round(time.time() - start, 1)
+    render = timings.get("render_s")
+    if render is None:
+        print(f"book: browser checks {timings['browser_s']:.0f} s (no {TIMINGS}: build the site first)")
+        return rc or 1
+    timings["site_s"] = round(render + timings["browser_s"], 1)
+    TIMINGS.write_text(json.dumps(timings, indent=2) + "\n")
+    print(
+        f"book: the site in {timings['site_s']:.0f} s: rendering {render:.0f} s + browser checks "
+        f"{timings['browser_s']:.0f} s (budget {SITE_BUDGET_S:.0f} s on 2 cores, notebook execution "
+        f"not included; it took {timings.get('execute_s', 0):.0f} s)"
+    )
+    if timings["site_s"] > FAIL_FACTOR * SITE_BUDGET_S:
+        print(f"book: the site took over {FAIL_FACTOR:g} x its budget", file=sys.stderr)
+        return rc or 1
+    return rc
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["build", "execute", "assemble", "check"])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="`test [PYTEST ARGS]` runs the browser checks (book/test_site.py) of the built site.",
+    )
+    parser.add_argument("step", choices=["build", "execute", "assemble", "check", "test"])
     parser.add_argument(
         "--only", default=os.environ.get("NB") or None, help="only notebooks whose name contains this"
     )
     parser.add_argument("--site", type=Path, default=BUILD / "book")
     parser.add_argument("--sphinx", default=str(ROOT / ".venv-book" / "bin" / "sphinx-build"))
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.step == "test":
+        return test_site(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.step == "build":
         return build(args.only, args.site, args.sphinx)
     if args.step == "execute":
