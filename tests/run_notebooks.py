@@ -115,7 +115,7 @@ class NotebookFile(pytest.File):
         rel = self.book_nb.rel
         if self.passed != set(self.code_cells):
             if self.first_failure is None:  # a selection of cells (-k, ::Cell N) was run
-                _not_stored.append(f"{rel}: not every cell ran ({len(self.passed)}/{len(self.code_cells)})")
+                _not_stored.append(f"{rel}: only {len(self.passed)} of {len(self.code_cells)} cells ran")
             return
         key = book.cache_key(self.path, book.dependency_digest(), book.profile())
         if key != self.key:

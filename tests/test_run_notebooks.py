@@ -40,7 +40,9 @@ def _notebook(path: Path, *sources: str) -> Path:
 
 
 @pytest.mark.slow
-def test_a_notebook_that_passes_lands_in_the_website_cache_and_one_that_fails_does_not(tmp_path, monkeypatch):
+def test_a_notebook_that_passes_lands_in_the_website_cache_and_one_that_fails_does_not(
+    tmp_path, monkeypatch, capsys
+):
     passes = _notebook(
         tmp_path / "notebooks" / "zz_cache_probe.ipynb",
         START.format(name="zz_cache_probe"),
@@ -93,3 +95,10 @@ def test_a_notebook_that_passes_lands_in_the_website_cache_and_one_that_fails_do
     assert executed.metadata.language_info.name == "python"
     # the clean notebook is untouched (the repository keeps notebooks without outputs)
     assert all(not cell.get("outputs") for cell in nbformat.read(passes, as_version=4).cells)
+
+    # and the website's execute step finds it: nothing is executed again
+    monkeypatch.setattr(book, "selected", lambda only: [book.notebook_at(passes)])
+    assert book.execute(None) == 0
+    printed = capsys.readouterr().out
+    assert "book: executed 0 notebook(s)" in printed and "reused 1 of 1" in printed, printed
+    assert f"1 executed by {book.EXECUTED_BY_TESTS}" in printed, printed
