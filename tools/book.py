@@ -20,8 +20,8 @@ Three steps, run by the Makefile; no renderer of our own (Sphinx + myst-nb do th
    pages load no script or style sheet from the network. ``test`` then runs the browser
    checks (book/test_site.py) and judges rendering + browser checks against the site's budget.
 
-``--only PATTERN`` (``make book NB=03``) limits the notebooks to names containing PATTERN,
-for quick work on a few pages.
+``--only PATTERN`` (``make book NB=03``) limits the notebooks to names containing PATTERN
+(several patterns separated by commas: ``NB=00,solutions``), for quick work on a few pages.
 """
 
 from __future__ import annotations
@@ -88,9 +88,13 @@ def solutions(root: Path = ROOT) -> list[Notebook]:
     return [Notebook(p, p.relative_to(root).as_posix()) for p in sorted((root / "solutions").glob("*.ipynb"))]
 
 
+def matches(nb: Notebook, only: str | None) -> bool:
+    """``only``: None (every notebook) or comma-separated parts of names."""
+    return not only or any(part.strip() and part.strip() in nb.name for part in only.split(","))
+
+
 def selected(only: str | None) -> list[Notebook]:
-    notebooks = lessons() + solutions()
-    return [nb for nb in notebooks if not only or only in nb.name]
+    return [nb for nb in lessons() + solutions() if matches(nb, only)]
 
 
 # --- 1. execute, with a cache ------------------------------------------------------------
@@ -359,8 +363,8 @@ def assemble(only: str | None) -> int:
     deps = dependency_digest()
     url = repo_url()
     readme = (ROOT / "README.md").read_text()
-    lesson_list = [nb for nb in lessons() if not only or only in nb.name]
-    solution_list = [nb for nb in solutions() if not only or only in nb.name]
+    lesson_list = [nb for nb in lessons() if matches(nb, only)]
+    solution_list = [nb for nb in solutions() if matches(nb, only)]
     missing = [
         nb.rel
         for nb in lesson_list + solution_list
@@ -656,7 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("step", choices=["build", "execute", "assemble", "check", "test"])
     parser.add_argument(
-        "--only", default=os.environ.get("NB") or None, help="only notebooks whose name contains this"
+        "--only",
+        default=os.environ.get("NB") or None,
+        help="only notebooks whose name contains this (or one of these, comma-separated)",
     )
     parser.add_argument("--site", type=Path, default=BUILD / "book")
     parser.add_argument("--sphinx", default=str(ROOT / ".venv-book" / "bin" / "sphinx-build"))
