@@ -175,7 +175,7 @@ book: setup book-setup
 
 # The site in a real browser (Playwright + Debian Chromium): every page loads, figures
 # show, no error output, sidebar and internal links all resolve.
-test-book: book
+test-book: book test-tools
 	$(PY) tools/book.py test $(PYTEST_ARGS)
 
 lock-book:
