@@ -69,6 +69,10 @@ class NotebookFile(pytest.File):
     def collect(self):
         import nbformat
 
+        book = book_tool()
+        # the key of the bytes read here: if the notebook or course_utils changes before the
+        # notebook has run, the key at the end differs and nothing is stored
+        self.key = book.cache_key(self.path, book.dependency_digest(), book.profile())
         self.notebook = nbformat.read(self.path, as_version=4)
         self.client = None
         self.first_failure: str | None = None
@@ -83,7 +87,6 @@ class NotebookFile(pytest.File):
 
         book = book_tool()
         self.book_nb = book.notebook_at(self.path)
-        self.key = book.cache_key(self.path, book.dependency_digest(), book.profile())
         self.started = time.time()
         self.client = NotebookClient(
             self.notebook,
@@ -119,7 +122,7 @@ class NotebookFile(pytest.File):
             return
         key = book.cache_key(self.path, book.dependency_digest(), book.profile())
         if key != self.key:
-            _not_stored.append(f"{rel}: the notebook or course_utils changed while it ran")
+            _not_stored.append(f"{rel}: the notebook or course_utils changed during the test run")
             return
         problem = book.store_execution(
             self.book_nb, self.notebook, key, self.started, seconds, book.EXECUTED_BY_TESTS
