@@ -55,6 +55,7 @@ from course_utils.data import load_reviews
 from course_utils.layers import TransformerBlock
 from course_utils.paths import REPO_ROOT
 from course_utils.text_models import build_text_classifier
+from course_utils.training import remember_start
 
 course_utils.start("05_pretrained_text_transformers")
 notebook_start = time.perf_counter()
@@ -420,12 +421,20 @@ vectorize.adapt(reviews.x_train)
 pool_ids, test_ids = vectorize(x_pool_text).numpy(), vectorize(x_test_text).numpy()
 
 
-def scratch_accuracy(idx: np.ndarray, seed: int) -> tuple[float, keras.Model]:
+# One model, compiled once, for every draw and size: a new model would trace its training
+# step again (seconds per model on a CPU). Before each run we go back to step 0 of Adam and
+# to that seed's initial weights, so each run is what a freshly built model would do.
+scratch_model = build_text_classifier(maxlen=MAXLEN, vocab_size=VOCAB, mask_zero=True)
+restart_scratch = remember_start(scratch_model)
+
+
+def scratch_accuracy(idx: np.ndarray, seed: int) -> float:
     keras.utils.set_random_seed(seed)
-    model = build_text_classifier(maxlen=MAXLEN, vocab_size=VOCAB, mask_zero=True)
-    model.fit(pool_ids[idx], y_pool[idx], epochs=SCRATCH_EPOCHS, batch_size=32, verbose=0)
-    probabilities = keras.ops.convert_to_numpy(model(test_ids, training=False))  # a direct call: no predict() set-up
-    return float(np.mean(probabilities.argmax(-1) == y_test)), model
+    restart_scratch()
+    scratch_model.set_weights(build_text_classifier(maxlen=MAXLEN, vocab_size=VOCAB, mask_zero=True).get_weights())
+    scratch_model.fit(pool_ids[idx], y_pool[idx], epochs=SCRATCH_EPOCHS, batch_size=32, verbose=0)
+    probabilities = keras.ops.convert_to_numpy(scratch_model(test_ids, training=False))  # a direct call: no predict() set-up
+    return float(np.mean(probabilities.argmax(-1) == y_test))
 
 
 rows = []
@@ -442,21 +451,23 @@ for seed in range(DRAWS):
 print(f"{len(rows)} logistic regressions trained and tested in {time.perf_counter() - start:.0f} s")
 
 # %% [markdown]
-# The notebook-04 Transformer from scratch on the same draws (the slower part: a Keras model
-# per draw and size).
+# The notebook-04 Transformer from scratch on the same draws: a training run per draw and size.
 
 # %%
-scratch_models = {}
 start = time.perf_counter()
 for seed in range(DRAWS):
     for per_class in SIZES:
-        scratch, scratch_models[seed, per_class] = scratch_accuracy(draw(seed, per_class), seed)
+        scratch = scratch_accuracy(draw(seed, per_class), seed)
         rows.append(dict(method="Transformer from scratch", per_class=per_class, seed=seed, accuracy=scratch))
-print(f"{len(scratch_models)} Transformers trained from scratch and tested in {time.perf_counter() - start:.0f} s")
+        if (seed, per_class) == (0, SIZES[-1]):
+            first_draw_weights = scratch_model.get_weights()  # section 8 studies this model
+scratch_model.set_weights(first_draw_weights)
+print(f"{DRAWS * len(SIZES)} Transformers trained from scratch and tested in {time.perf_counter() - start:.0f} s")
 
 # %% [markdown]
-# Fine-tuning the whole encoder, on each draw at one size. A fresh copy of the pretrained
-# encoder per draw; its head starts from that draw's logistic regression on frozen features.
+# Fine-tuning the whole encoder, on each draw at one size. Every draw starts from the
+# pretrained weights (restored, with a fresh optimizer, by `remember_start`); its head starts
+# from that draw's logistic regression on frozen features.
 
 # %%
 FT_PER_CLASS = course_utils.pick(default=32, full=512)
@@ -464,21 +475,25 @@ FT_EPOCHS = course_utils.pick(default=1, full=2)
 pretrained_weights = encoder.get_weights()
 
 
+ft_encoder = build_bert_encoder(bert_config, name="minilm_ft")
+ft_encoder.set_weights(pretrained_weights)
+ft_sentences = build_sentence_encoder(ft_encoder)  # mean pooling, unit rows
+head = layers.Dense(2, activation="softmax", name="head")
+inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ("token_ids", "attention_mask")}
+ft_model = keras.Model(inputs, head(ft_sentences(inputs)))
+ft_model.compile(optimizer=keras.optimizers.Adam(3e-5), loss="sparse_categorical_crossentropy")
+restart_fine_tuning = remember_start(ft_model)  # the pretrained weights and a fresh Adam, before every draw
+
+
 def fine_tune_accuracy(idx: np.ndarray, seed: int) -> tuple[float, float]:
     keras.utils.set_random_seed(seed)
-    ft_encoder = build_bert_encoder(bert_config, name="minilm_ft")
-    ft_encoder.set_weights(pretrained_weights)
-    ft_sentences = build_sentence_encoder(ft_encoder)  # mean pooling, unit rows
-    head = layers.Dense(2, activation="softmax", name="head")
-    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ("token_ids", "attention_mask")}
-    model = keras.Model(inputs, head(ft_sentences(inputs)))
+    restart_fine_tuning()  # one model compiled once: its training step is traced only once
     probe = frozen_probe(idx)  # linear probe first: w.x + b is the log-odds of "positive"
     head.set_weights([np.stack([np.zeros(384), probe.coef_[0]], axis=1).astype("float32"),
                       np.array([0.0, probe.intercept_[0]], dtype="float32")])
-    model.compile(optimizer=keras.optimizers.Adam(3e-5), loss="sparse_categorical_crossentropy")
     batch = bert.tokenize(x_pool_text[idx], tokenizer)  # padded to the longest of these reviews
     t0 = time.perf_counter()
-    model.fit(batch, y_pool[idx], epochs=FT_EPOCHS, batch_size=16, shuffle=True, verbose=0)
+    ft_model.fit(batch, y_pool[idx], epochs=FT_EPOCHS, batch_size=16, shuffle=True, verbose=0)
     seconds = time.perf_counter() - t0
     features = bert.sentence_embeddings(list(x_test_text), model=ft_sentences, tokenizer=tokenizer)
     kernel, bias = head.get_weights()
@@ -580,7 +595,7 @@ maps = attention_maps(encoder, probe_batch["token_ids"], probe_batch["attention_
 lengths = probe_batch["attention_mask"].sum(1)
 pretrained_entropy = np.mean([normalised_entropy(maps[:, b], int(lengths[b])) for b in range(len(probe_texts))], axis=0)
 
-scratch = scratch_models[0, 512]
+scratch = scratch_model  # with the first draw's weights at 512 per class
 scratch_block = scratch.get_layer("transformer_block")
 scratch_ids = vectorize(np.array(probe_texts)).numpy()
 scratch_embedded = scratch.get_layer("embedding")(scratch_ids)

@@ -3,14 +3,13 @@
 * :func:`build_transfer_model` -- the reference of exercise 07 (``build_transfer_model``): a frozen
   backbone in inference mode and :func:`seed_head` on top, compiled.
 * :func:`remove_top` / :func:`has_top` -- a vit-keras model up to its class token.
-* :func:`remember_start` -- go back to a compiled model's starting point between runs.
 """
 
 from __future__ import annotations
 
 import keras
 
-__all__ = ["has_top", "remember_start", "remove_top", "seed_head", "build_transfer_model"]
+__all__ = ["has_top", "remove_top", "seed_head", "build_transfer_model"]
 
 
 def remove_top(model):
@@ -70,25 +69,3 @@ def build_transfer_model(
         metrics=["accuracy"],
     )
     return model
-
-
-def remember_start(model):
-    """Remember a compiled model's starting point; return ``restart()``, which goes back to it.
-
-    An experiment that trains the same architecture on several data sizes needs the same
-    start each time. Building and compiling a new model would do, but Keras then traces the
-    training step again, which costs several seconds per model on a 2-core CPU. Instead we
-    compile once, save the weights and the optimizer's state (step counter, Adam's moments)
-    here, and ``restart()`` copies them back before each run.
-    """
-    model.optimizer.build(model.trainable_variables)  # create Adam's moment variables now
-    weights = [v.numpy() for v in model.weights]
-    optimizer_state = [v.numpy() for v in model.optimizer.variables]
-
-    def restart():
-        for variable, value in zip(model.weights, weights):
-            variable.assign(value)
-        for variable, value in zip(model.optimizer.variables, optimizer_state):
-            variable.assign(value)
-
-    return restart
