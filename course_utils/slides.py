@@ -82,15 +82,12 @@ class BookCache:
     def __init__(self):
         self.book = _book()
         self.deps = self.book.dependency_digest()
-        self.profile = os.environ.get("COURSE_PROFILE", "default")
+        self.profile = self.book.profile()
 
     def lookup(self, path: Path) -> Path | None:
-        try:
-            rel = path.resolve().relative_to(REPO_ROOT).as_posix()
-        except ValueError:
-            rel = path.as_posix()
-        notebook = self.book.Notebook(path, rel)
-        executed, meta = self.book.cached_paths(notebook, self.book.cache_key(path, self.deps, self.profile))
+        executed, meta = self.book.cached_paths(
+            self.book.notebook_at(path), self.book.cache_key(path, self.deps, self.profile)
+        )
         return executed if executed.exists() and meta.exists() else None
 
 

@@ -140,7 +140,7 @@ def test_slides_reuse_the_cache_of_executed_notebooks(tmp_path, monkeypatch):
     path = slides.lesson_notebooks(["00"])[0]
     cache = slides.BookCache()
     key = cache.book.cache_key(path, cache.deps, cache.profile)
-    executed, meta = cache.book.cached_paths(cache.book.Notebook(path, "notebooks/" + path.name), key)
+    executed, meta = cache.book.cached_paths(cache.book.notebook_at(path), key)
     assert executed.is_relative_to(tmp_path / "build" / "executed")
     notebook = nbformat.read(path, as_version=4)
     tagged = [c for c in notebook.cells if "slide" in c.metadata.get("tags", [])]
