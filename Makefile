@@ -1,6 +1,7 @@
 # The Transformers course. Two commands matter (see README.md):
 #   make lab    set up, check, and open JupyterLab on notebooks/00_start_here.ipynb
-#   make test   set up, then run every test (unit tests, every notebook and solution, budgets)
+#   make test   set up, then run every test (unit tests, every notebook and solution, budgets),
+#               then build the website from those executions and check it in a browser
 # The set-up finds (or gets) a supported Python, installs the pinned, hashed lock for this
 # platform into .venv, registers the Jupyter kernel and makes sure the default data is there.
 # A second run with unchanged lock files reinstalls nothing.
@@ -40,11 +41,11 @@ PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(P
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench bench-predict lock check-locks sync-notebooks clean book book-setup test-book lock-book
+.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench bench-predict lock check-locks sync-notebooks clean book book-setup test-book lock-book progress slides schedule
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
-	@echo "make test    set up and run every test (notebooks included), then the budget report"
+	@echo "make test    set up and run every test (notebooks included), the budget report, the website"
 	@echo "make setup   set up only (Python, .venv, pinned packages, Jupyter kernel, default data)"
 	@echo "make reset NB=03   restore a notebook as handed out (your version goes to build/reset/)"
 	@echo "make fetch [NAME=imdb|fashion-mnist|flowers|vit-b32]   pre-download full data and weights"
@@ -53,6 +54,8 @@ help:
 	@echo "make bench-predict  the doctor's predicted notebook times vs the last make test"
 	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
+	@echo "make progress [NOTEBOOKS=dir]   every exercise's status (passed / not yet / not attempted / error)"
+	@echo "make slides [NB=03]   reveal.js decks of the lessons' key figures and asserts in build/slides/"
 	@echo "Lock for this machine: $(if $(LOCK),$(LOCK) (chosen by $(LOCK_FROM)),none: see tools/check_platform.sh)"
 
 # --- set-up -----------------------------------------------------------------------------
@@ -94,10 +97,13 @@ reset:
 	touch $$(git ls-files "notebooks/$${nb}_*.py"); \
 	echo "Restored $$(echo $$files | tr '\n' ' ')(your version: build/reset/$$stamp-*). Reopen it in JupyterLab."
 
+# The notebook tests store each notebook that passes in the website's cache (tests/run_notebooks.py),
+# so test-book renders them without executing any notebook a second time.
 test: setup test-tools
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-legacy
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-book PYTEST_ARGS= NB=
 
 # The maintainers' linter and formatter (ruff, hash-pinned in requirements-dev.txt).
 $(DEV_STAMP): $(DEV_LOCK) | $(STAMP)
@@ -149,8 +155,11 @@ bench: setup
 # Its builder (Sphinx, myst-nb, sphinx-book-theme, MathJax) lives in its own venv from its own
 # hashed lock, so it never touches the learner's pins. Notebooks are executed in the course
 # kernel into build/executed/ (a cache keyed by notebook, course_utils, locks and profile:
-# unchanged notebooks are not executed again), then Sphinx renders with execution off and
-# warnings as errors (a broken cross-reference fails the build).
+# unchanged notebooks are not executed again; in `make test` the notebook tests fill it, so no
+# notebook runs twice), then Sphinx renders with execution off and warnings as errors (a broken
+# cross-reference fails the build). The site's budget, notebook execution excluded: 5 min on
+# 2 cores for rendering plus the browser checks (SITE_BUDGET_S in tools/book.py; over twice
+# fails); the build and the checks print their seconds.
 BOOK_VENV    := .venv-book
 BOOK_STAMP   := $(BOOK_VENV)/.installed
 BOOK_LOCK    := requirements-book.txt
@@ -168,8 +177,8 @@ book: setup book-setup
 
 # The site in a real browser (Playwright + Debian Chromium): every page loads, figures
 # show, no error output, sidebar and internal links all resolve.
-test-book: book
-	$(PY) -m pytest $(PYTEST_ARGS) book/test_site.py
+test-book: book test-tools
+	$(PY) tools/book.py test $(PYTEST_ARGS)
 
 lock-book:
 	pip-compile --generate-hashes --strip-extras --allow-unsafe -o requirements-book.txt requirements-book.in
@@ -177,6 +186,25 @@ lock-book:
 # the doctor's predicted notebook times against the last `make test` (build/budget.json)
 bench-predict: setup
 	$(PY) -m benchmarks.predict
+
+# --- workshop kit (docs/workshop.md) ----------------------------------------------------
+NOTEBOOKS ?= notebooks
+REVEAL    := build/vendor/node_modules/reveal.js/dist/reveal.js
+REVEAL_VERSION := 4.6.1
+
+progress: setup
+	@$(PY) -m course_utils.progress --notebooks $(NOTEBOOKS)
+
+# reveal.js from the npm registry once (into build/vendor/); after that the build is offline.
+$(REVEAL):
+	@command -v npm >/dev/null || { echo "make slides needs npm once, to fetch reveal.js (e.g. apt-get install npm)"; exit 1; }
+	npm install --no-save --no-audit --no-fund --prefix build/vendor reveal.js@$(REVEAL_VERSION)
+
+slides: setup $(REVEAL)
+	$(PY) -m course_utils.slides $(NB)
+
+schedule: setup
+	$(PY) -m course_utils.workshop schedule --write
 
 # --- maintenance --------------------------------------------------------------------------
 # Re-lock with uv (in .venv): existing pins are kept unless UV_ARGS=--upgrade. requirements.txt

@@ -53,6 +53,9 @@ fails on a module missing from its table: a new module must be classified there)
 
 * ``doctor``, ``fetch``, ``serve``, ``pretrain``; ``wheels`` (the room's wheelhouse, used by
   ``fetch`` and ``serve``); ``provision`` (the default data, the data step of ``make setup``)
+* the workshop kit (``docs/workshop.md``): ``progress`` (every exercise's status, each in a
+  clean process), ``slides`` (reveal.js decks of the tagged cells), ``workshop`` (the
+  schedule table, generated from ``reference_times.json``)
 
 The tools and the data layer stay at the top level (``course_utils.fetch``, not
 ``course_utils.tools.fetch``): the Makefile, README, tests and learners' muscle memory call

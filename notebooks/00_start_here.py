@@ -125,7 +125,7 @@ assert doctor.returncode == 0, "the pre-flight check found a problem: read the f
 #
 # Each loader returns the arrays and a one-line record of where they came from:
 
-# %%
+# %% tags=["slide"]
 reviews = data.load_reviews()
 print(reviews.info)
 fashion = data.load_fashion_mnist()
@@ -141,7 +141,7 @@ assert fashion.x_train.shape == (60_000, 28, 28) and fashion.x_test.shape == (10
 # A first look: review lengths (Transformers cut or pad every text to a fixed length,
 # `maxlen`, so the length distribution matters) and one image per Fashion-MNIST class.
 
-# %%
+# %% tags=["slide"]
 words = np.array([len(text.split()) for text in reviews.x_train])
 # Two rows, 11 inches wide (the notebook's width). One bar per whole number of
 # words (bins centred on integers; 40 equal bins over whole-number counts make a saw-tooth).

@@ -401,7 +401,7 @@ for distance in recall_distances:
     print(f"d = {distance:4d}: " + "   ".join(line))
 print(f"({time.perf_counter() - recall_start:.0f} s for the recall experiment)")
 
-# %%
+# %% tags=["slide"]
 fig, ax = plt.subplots(figsize=(7, 4))
 for kind, accuracy in recall_accuracy.items():
     ax.semilogx(recall_distances, 100 * np.array(accuracy), "o-", color=COLORS[kind], label=kind)
@@ -412,7 +412,7 @@ ax.set_xticks(recall_distances, [str(d) for d in recall_distances])
 ax.legend(); plt.tight_layout(); plt.show()
 
 
-# %%
+# %% tags=["slide"]
 def longest_learned(accuracy: list[float], threshold: float = 0.9) -> int | None:
     """The longest distance reached before the first failure (accuracy below threshold)."""
     learned = None

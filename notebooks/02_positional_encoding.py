@@ -129,7 +129,7 @@ ax.axhline(1e-5, color="black", ls="--", lw=1, label="1e-5")
 ax.set(title="Shuffle the words: do the outputs just move with them?", ylabel="max |A(Px) − P·A(x)| / max |A(x)|")
 ax.legend(); plt.tight_layout(); plt.show()
 
-# %%
+# %% tags=["slide"]
 course_utils.record("equivariance_error_no_positions", errors["no positions"])
 course_utils.record("equivariance_error_sinusoidal", errors["+ sinusoidal positions"])
 course_utils.record("equivariance_error_learned", errors["+ learned positions (initial)"])
@@ -204,7 +204,7 @@ check_positional_encoding(positional_encoding);
 # `course_utils.layers.sinusoidal_position_encoding` (the checker compares yours with it).
 # Here it is for 100 positions and 64 dimensions, and a few of its columns over position:
 
-# %%
+# %% tags=["slide"]
 pe = sinusoidal_position_encoding(100, 64)
 fig, (ax_map, ax_lines) = plt.subplots(1, 2, figsize=(12, 4))
 image = ax_map.imshow(pe, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)

@@ -176,7 +176,7 @@ plt.show()
 # variance back to 1 for every `d_k`. We measure all three quantities for random queries and
 # keys (64 keys per query), with and without the scaling.
 
-# %%
+# %% tags=["slide"]
 rng = np.random.default_rng(0)
 dims = [4, 16, 64, 256, 1024]
 n_queries, n_keys = 500, 64
@@ -318,7 +318,7 @@ plt.show()
 # and the heads (Keras: `use_causal_mask=True`). The test: change the last three words; with
 # the causal mask, the outputs of the earlier positions do not move.
 
-# %%
+# %% tags=["slide"]
 T = len(sentence)
 causal = np.tril(np.ones((T, T), dtype=bool))
 changed = embed(sentence[:-3] + ["boring", "dull", "mess"])
@@ -473,7 +473,7 @@ check_split_merge_heads(split_heads, merge_heads);
 # With the course's reference (`course_utils.attention.split_heads` / `merge_heads`; yours
 # in `solutions/`), all four heads in one go give the same numbers as the loop and as Keras:
 
-# %%
+# %% tags=["slide"]
 wide = {name: x_batch @ kernel.reshape(E, H * KEY_DIM) + bias.reshape(-1)  # one (1, T, H*key_dim) product each
         for name, kernel, bias in [("q", Wq, bq), ("k", Wk, bk), ("v", Wv, bv)]}
 q_heads, k_heads, v_heads = (reference_split_heads(wide[name], H) for name in "qkv")  # (1, H, T, key_dim)
@@ -723,7 +723,7 @@ reversal_table.index = [f"head {h}" for h in range(HEADS)]
 display(format_table(reversal_table, formats={column: "{:.3f}" for column in reversal_table.columns}))
 print(f"reversal: {reversal_accuracy:.1%} of the test digits in the right place (chance 10 %); uniform weight = 1/{SEQ_LEN} = {1 / SEQ_LEN:.3f}")
 
-# %%
+# %% tags=["slide"]
 example = reversal_heads["trained"][0]  # (heads, T, T) for the first test sequence
 fig, axes = plt.subplots(1, HEADS, figsize=(3.4 * HEADS, 3.6), layout="constrained")
 for h, ax in enumerate(axes):

@@ -391,7 +391,7 @@ runs["TF-IDF 1-2 grams + logistic regression"] = [dict(
     best_epoch=None, parameters=int(tfidf[-1].coef_.size + tfidf[-1].intercept_.size),
     val_accuracy=tfidf.score(reviews.x_val, y_val))]  # deterministic: one fit
 
-# %%
+# %% tags=["slide"]
 def summary_row(name: str, model_runs: list[dict]) -> dict:
     accuracies = [run["test_accuracy"] for run in model_runs]
     return dict(model=name, test_accuracy=float(np.mean(accuracies)),
@@ -415,7 +415,7 @@ course_utils.record("accuracy_table", table.reset_index().to_dict(orient="record
 course_utils.record("transformer_test_accuracy", transformer_accuracy)
 course_utils.record("seeds", SEEDS);
 
-# %%
+# %% tags=["slide"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for i, name in enumerate(builders):
     for k, run in enumerate(runs[name]):  # one line per seed

@@ -255,7 +255,7 @@ course_utils.record("parameters_with_pooler", with_pooler)
 # publishes the cosine similarities of three sentences with this model: 0.6660, 0.1046 and
 # 0.1411. Our encoder, built from the course's layers, must give them to 4 decimals:
 
-# %%
+# %% tags=["slide"]
 published = {(0, 1): 0.6660, (0, 2): 0.1046, (1, 2): 0.1411}
 sentences = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
 vectors = bert.sentence_embeddings(sentences)
@@ -511,7 +511,7 @@ print(f"fine-tuning arm: {time.perf_counter() - start:.0f} s in all")
 course_utils.record("fine_tune_per_class", FT_PER_CLASS)
 course_utils.record("fine_tune_epochs", FT_EPOCHS)
 
-# %%
+# %% tags=["slide"]
 results = pd.DataFrame(rows)
 table = results.groupby(["method", "per_class"])["accuracy"].agg(["mean", "std", "count"]).reset_index()
 print(table.pivot(index="per_class", columns="method", values="mean").map("{:.1%}".format))
@@ -539,7 +539,7 @@ course_utils.record("accuracy_table", table.to_dict(orient="records"))
 # from-scratch model at its size. The assertions require the mean gain to exceed the spread
 # (sd) of the per-draw gains.
 
-# %%
+# %% tags=["slide"]
 wide = results.pivot_table(index=["per_class", "seed"], columns="method", values="accuracy")
 gains = {}
 for per_class in SIZES:

@@ -109,7 +109,7 @@ course_utils.record("patches_fashion", list(boot_patches.shape[1:]))
 course_utils.record("patches_photo_vit_b32", list(photo_patches.shape[1:]));
 
 
-# %%
+# %% tags=["slide"]
 def show_grid(ax, image, patch, title):
     """An image with its patch grid and the position of each patch in the sequence."""
     ax.imshow(image.astype("uint8"), cmap="gray")
@@ -378,7 +378,7 @@ course_utils.record("position_similarity_by_distance", by_distance);
 # `key_dim=embed_dim` would make every head full width), rearrange the sublayers as pre-LN
 # with GELU, and compare the outputs.
 
-# %%
+# %% tags=["slide"]
 vit_block = tiny_vit.get_layer("Transformer_encoderblock_0")
 ours = TransformerBlock(embed_dim=64, num_heads=4, ff_dim=128, rate=0.1, key_dim=16)
 ours.build((None, 50, 64))

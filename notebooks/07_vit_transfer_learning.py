@@ -92,7 +92,7 @@ course_utils.record("backbone", info.name);
 # tiny ViT: its pretrained classifier is exactly the `head` Dense layer applied to the
 # features of the topless model.
 
-# %%
+# %% tags=["slide"]
 data = load_fashion_mnist()
 print(data.info)
 classifier = vision.load_tiny_vit(include_top=True)  # the 5-class source classifier, as pretrained
@@ -490,7 +490,7 @@ results = {name: np.array([[c.mean() for c in row] for row in correct[name]]) fo
 mean = {name: values.mean(axis=0) for name, values in results.items()}
 gain = {name: mean[name] - mean["from scratch"] for name in ("feature extraction", "fine-tuning")}
 
-# %%
+# %% tags=["slide"]
 fig, ax = plt.subplots(figsize=(7, 4.2))
 for (name, values), marker in zip(results.items(), ["s", "o", "^"]):
     line, = ax.plot(sizes, 100 * mean[name], marker=marker, label=f"{name} (mean of {draws} draws)")

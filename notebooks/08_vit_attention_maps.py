@@ -126,7 +126,7 @@ assert vit_keras_maps.shape == images.shape and vit_keras_maps.dtype == np.uint8
 assert (vit_keras_maps <= images).all()  # never brighter than the image
 assert (vit_keras_maps[images == 0] == 0).all()  # black background stays black, whatever the attention
 
-# %%
+# %% tags=["slide"]
 predicted = np.argmax(model.predict(rollout.prepare_like_attention_map(model, images), verbose=0), axis=-1)
 fig, axes = plt.subplots(2, n_maps, figsize=(2 * n_maps, 4.4))
 for i in range(n_maps):
@@ -592,7 +592,7 @@ plt.show()
 # untrained model's map, and far more than random ones. So on this model the map carries real information about the decision. It is still a
 # ranking of patches, not an explanation: it does not say *what* in those patches matters.
 
-# %%
+# %% tags=["slide"]
 for k in (8, 12, 16):
     at_k = {name: accs[ks.index(k)] for name, accs in occluded_accuracy.items()}
     assert at_k["pretrained rollout"] < min(at_k["brightest patches"], at_k["random-model rollout"],

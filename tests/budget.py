@@ -1,8 +1,9 @@
 """Budget report for executed notebooks (a pytest plugin, loaded by the root conftest.py).
 
-nbval runs each notebook as one pytest item per cell in a fresh kernel. This plugin adds
-up each notebook's wall time (kernel start to shutdown) and reads the kernel's peak
-resident memory (Linux ``VmHWM``, which only grows, sampled after every cell). At the end
+tests/run_notebooks.py runs each notebook as one pytest item per code cell in a fresh
+kernel. This plugin adds up each notebook's wall time (kernel start to shutdown) and reads
+the kernel's peak resident memory (Linux ``VmHWM``, which only grows, sampled after every
+cell). At the end
 it prints the course's results table (``build/results/*.json``) and the budget table, and
 writes ``build/budget.json``. A notebook over twice its budget fails the run.
 

@@ -5,18 +5,15 @@ The built site itself is tested in a browser by book/test_site.py (make test-boo
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.run_notebooks import book_tool
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("course_book", ROOT / "tools" / "book.py")
-book = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = book  # dataclasses look their module up
-_spec.loader.exec_module(book)
+book = book_tool()  # tools/book.py
 
 
 def _repo(tmp_path: Path, table_rows: list[str], notebooks: list[str]) -> Path:
@@ -178,3 +175,14 @@ def test_links_to_readme_sections_follow_the_section_to_its_page():
         site.rewrite_links(text, "docs/legacy.md", "docs/legacy.md")
         == "[the room](workshop.md#running-a-workshop) and [home](../index.md)"
     )
+
+
+def test_only_selects_notebooks_by_parts_of_their_names():
+    lesson = book.Notebook(
+        Path("notebooks/03_multi_head_attention.ipynb"), "notebooks/03_multi_head_attention.ipynb"
+    )
+    solution = book.Notebook(Path("solutions/01_rnn_solutions.ipynb"), "solutions/01_rnn_solutions.ipynb")
+    assert book.matches(lesson, None) and book.matches(solution, None)
+    assert book.matches(lesson, "03") and not book.matches(solution, "03")
+    assert [book.matches(nb, "00,solutions") for nb in (lesson, solution)] == [False, True]
+    assert [book.matches(nb, "03, solutions") for nb in (lesson, solution)] == [True, True]

@@ -63,6 +63,9 @@ LAYERS = {
     "course_utils.provision": "tools",
     "course_utils.serve": "tools",
     "course_utils.wheels": "tools",
+    "course_utils.progress": "tools",
+    "course_utils.slides": "tools",
+    "course_utils.workshop": "tools",
 }
 
 # Standard-library and third-party modules that mean files, network or a command line:

@@ -9,6 +9,7 @@ import pytest
 from vit_keras import visualize, vit
 
 from course_utils import rollout
+from course_utils.vision import build_tiny_vit
 
 RNG = np.random.default_rng(0)
 
@@ -21,19 +22,9 @@ def random_attention(layers=3, heads=4, tokens=10, seed=0, dtype="float32"):
 
 @pytest.fixture(scope="module")
 def tiny_vit():
-    """The course's tiny-ViT architecture (28x28, patch 4), randomly initialised."""
+    """The course's tiny ViT (28x28, patch 4), randomly initialised: the notebooks' own builder."""
     keras.utils.set_random_seed(11)
-    return vit.build_model(
-        image_size=28,
-        patch_size=4,
-        num_layers=4,
-        hidden_size=64,
-        num_heads=4,
-        mlp_dim=128,
-        classes=5,
-        dropout=0.0,
-        name="tiny_random",
-    )
+    return build_tiny_vit(classes=5, name="tiny_random")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ Three steps, run by the Makefile; no renderer of our own (Sphinx + myst-nb do th
    ``course_utils``'s files, the locks and ``COURSE_PROFILE``). An unchanged notebook is not
    executed again. Each executed notebook is stored with the recorded results' metadata
    (``build/results/<name>.json``, see ``course_utils/results.py``) of *that* execution.
+   The notebook tests store into the same cache (tests/run_notebooks.py calls
+   ``store_execution``): in ``make test`` every notebook is executed once, by the tests.
 2. ``assemble``: lay out the Sphinx source tree ``build/book-src/``: the home page from the
    README (its course table decides the lesson order; lessons missing from the table follow
    in file order), one page per executed lesson and solution (with a note saying which
@@ -15,10 +17,11 @@ Three steps, run by the Makefile; no renderer of our own (Sphinx + myst-nb do th
    ``docs/*.md`` and ``CONTRIBUTING.md``. Relative links to repository files that are not
    pages become links to the repository (``BOOK_REPO_URL``) or plain text.
 3. ``sphinx-build`` (book venv, execution off, warnings as errors), then ``check``: the built
-   pages load no script or style sheet from the network.
+   pages load no script or style sheet from the network. ``test`` then runs the browser
+   checks (book/test_site.py) and judges rendering + browser checks against the site's budget.
 
-``--only PATTERN`` (``make book NB=03``) limits the notebooks to names containing PATTERN,
-for quick work on a few pages.
+``--only PATTERN`` (``make book NB=03``) limits the notebooks to names containing PATTERN
+(several patterns separated by commas: ``NB=00,solutions``), for quick work on a few pages.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ BUILD = Path(os.environ.get("COURSE_BUILD_DIR", ROOT / "build")).expanduser()
 EXECUTED = BUILD / "executed"
 SOURCE = BUILD / "book-src"
 KERNEL = "transformers-course"
-CELL_TIMEOUT_S = 900  # as the notebook tests (pyproject: --nbval-cell-timeout)
+CELL_TIMEOUT_S = 900  # per cell, here and in the notebook tests (tests/run_notebooks.py)
+EXECUTED_BY_BOOK = "make book (tools/book.py execute)"
+EXECUTED_BY_TESTS = "make test (the notebook tests, tests/run_notebooks.py)"
 
 # What a notebook's outputs depend on besides its own text: a change here re-executes all.
 DEPENDENCIES = ["course_utils", "requirements.txt", "requirements-data.txt", "pyproject.toml"]
@@ -83,9 +88,13 @@ def solutions(root: Path = ROOT) -> list[Notebook]:
     return [Notebook(p, p.relative_to(root).as_posix()) for p in sorted((root / "solutions").glob("*.ipynb"))]
 
 
+def matches(nb: Notebook, only: str | None) -> bool:
+    """``only``: None (every notebook) or comma-separated parts of names."""
+    return not only or any(part.strip() and part.strip() in nb.name for part in only.split(","))
+
+
 def selected(only: str | None) -> list[Notebook]:
-    notebooks = lessons() + solutions()
-    return [nb for nb in notebooks if not only or only in nb.name]
+    return [nb for nb in lessons() + solutions() if matches(nb, only)]
 
 
 # --- 1. execute, with a cache ------------------------------------------------------------
@@ -125,22 +134,82 @@ def machine_description() -> dict:
     return {"cpu_model": cpu, "os": platform.platform(terse=True), "timezone": time.strftime("%Z")}
 
 
+def profile() -> str:
+    return os.environ.get("COURSE_PROFILE", "default")
+
+
+def notebook_at(path: Path) -> Notebook:
+    """The :class:`Notebook` of a file (its ``rel`` is repository-relative when it is inside)."""
+    path = Path(path).resolve()
+    try:
+        rel = path.relative_to(ROOT).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    return Notebook(path, rel)
+
+
+def kernel_log(nb: Notebook) -> Path:
+    """Where the kernel's stderr goes (TensorFlow's C++ start-up lines, not for the page)."""
+    return EXECUTED / f"{nb.name}.kernel.log"
+
+
+def store_execution(
+    nb: Notebook, executed, key: str, started: float, seconds: float, executed_by: str
+) -> str | None:
+    """Put an executed notebook (outputs included) into the cache under ``key``, with the
+    metadata its page shows: the recorded results of *this* execution, profile, machine, date.
+    Used by ``execute`` below and by the notebook tests (tests/run_notebooks.py), so that a
+    notebook executed by ``make test`` is not executed again by ``make book``.
+    Returns None, or why the notebook was not stored."""
+    import nbformat
+
+    results_file = BUILD / "results" / f"{nb.name}.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    meta = results.get("_meta", {})
+    when = meta.get("started")
+    if not when or time.mktime(time.strptime(when, "%Y-%m-%dT%H:%M:%S")) < started - 2:
+        return (
+            f"{nb.rel}: no results metadata from this run in {results_file} "
+            f"(does its first code cell call course_utils.start({nb.name!r})?)"
+        )
+    record = {
+        "notebook": nb.rel,
+        "key": key,
+        "profile": profile(),
+        "executed_seconds": round(seconds, 1),
+        "executed_by": executed_by,
+        "machine": machine_description(),
+        "results": results,
+    }
+    out_nb, out_meta = cached_paths(nb, key)
+    for old in out_nb.parent.glob(f"{nb.name}.*"):  # older executions of this notebook
+        if old.suffix in (".ipynb", ".json"):
+            old.unlink()
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(executed)
+    nbformat.write(executed, out_nb)
+    out_meta.write_text(json.dumps(record, indent=2) + "\n")
+    return None
+
+
 def execute(only: str | None) -> int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    profile = os.environ.get("COURSE_PROFILE", "default")
     deps = dependency_digest()
     todo = selected(only)
     ran, reused, started_all = [], [], time.time()
+    reused_from: dict[str, int] = {}
     for nb in todo:
-        key = cache_key(nb.path, deps, profile)
+        key = cache_key(nb.path, deps, profile())
         out_nb, out_meta = cached_paths(nb, key)
         if out_nb.exists() and out_meta.exists():
             reused.append(nb.rel)
+            by = json.loads(out_meta.read_text()).get("executed_by", "?")
+            reused_from[by] = reused_from.get(by, 0) + 1
             continue
-        print(f"executing {nb.rel} (profile {profile}) ...", flush=True)
+        print(f"executing {nb.rel} (profile {profile()}) ...", flush=True)
         notebook = nbformat.read(nb.path, as_version=4)
         start = time.time()
         client = NotebookClient(
@@ -149,7 +218,7 @@ def execute(only: str | None) -> int:
             timeout=CELL_TIMEOUT_S,
             resources={"metadata": {"path": str(nb.path.parent)}},
         )
-        log = EXECUTED / f"{nb.name}.kernel.log"  # TensorFlow's C++ start-up lines, not for the page
+        log = kernel_log(nb)
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
             with log.open("w") as stderr:
@@ -161,35 +230,17 @@ def execute(only: str | None) -> int:
             )
             return 1
         seconds = time.time() - start
-        results_file = BUILD / "results" / f"{nb.name}.json"
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        meta = results.get("_meta", {})
-        started = meta.get("started")
-        if not started or time.mktime(time.strptime(started, "%Y-%m-%dT%H:%M:%S")) < start - 2:
-            print(
-                f"{nb.rel}: no results metadata from this run in {results_file} "
-                f"(does its first code cell call course_utils.start({nb.name!r})?)",
-                file=sys.stderr,
-            )
+        if problem := store_execution(nb, notebook, key, start, seconds, EXECUTED_BY_BOOK):
+            print(problem, file=sys.stderr)
             return 1
-        record = {
-            "notebook": nb.rel,
-            "key": key,
-            "profile": profile,
-            "executed_seconds": round(seconds, 1),
-            "executed_by": "make book (tools/book.py execute)",
-            "machine": machine_description(),
-            "results": results,
-        }
-        for old in out_nb.parent.glob(f"{nb.name}.*"):  # older executions of this notebook
-            old.unlink()
-        out_nb.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, out_nb)
-        out_meta.write_text(json.dumps(record, indent=2) + "\n")
         ran.append((nb.rel, seconds))
         print(f"  done in {seconds:.0f} s", flush=True)
     total = time.time() - started_all
-    print(f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} from {EXECUTED}")
+    sources = ", ".join(f"{n} executed by {by}" for by, n in sorted(reused_from.items()))
+    print(
+        f"book: executed {len(ran)} notebook(s) in {total:.0f} s, reused {len(reused)} of {len(todo)} "
+        f"from {EXECUTED}" + (f" ({sources})" if sources else "")
+    )
     return 0
 
 
@@ -276,6 +327,7 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
     meta = record["results"].get("_meta", {})
     machine = record.get("machine", {})
     when = f"{meta.get('started', '?').replace('T', ' ')} {machine.get('timezone', '')}".strip()
+    executed_by = record.get("executed_by", EXECUTED_BY_BOOK).split(" (")[0]  # make test / make book
     source_links = f"{{download}}`the notebook without outputs <{download}>`"
     if twin:
         source_links += f", {{download}}`its jupytext twin <{twin}>`"
@@ -286,7 +338,7 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
             ":::{admonition} How these outputs were made",
             ":class: note course-run-info",
             (
-                f"Executed on **{when}** by `make book` in the profile **`{meta.get('profile', '?')}`** "
+                f"Executed on **{when}** by `{executed_by}` in the profile **`{meta.get('profile', '?')}`** "
                 f"(`COURSE_PROFILE`) on a **{meta.get('cpus', '?')}-CPU {meta.get('machine', '?')}** machine "
                 f"({machine.get('cpu_model', 'CPU model unknown')}, {machine.get('os', '?')}), "
                 f"Python {meta.get('python', '?')}; the notebook ran in "
@@ -307,16 +359,16 @@ def meta_note(record: dict, nb: Notebook, url: str | None, download: str, twin: 
 def assemble(only: str | None) -> int:
     import nbformat
 
-    profile = os.environ.get("COURSE_PROFILE", "default")
+    current = profile()
     deps = dependency_digest()
     url = repo_url()
     readme = (ROOT / "README.md").read_text()
-    lesson_list = [nb for nb in lessons() if not only or only in nb.name]
-    solution_list = [nb for nb in solutions() if not only or only in nb.name]
+    lesson_list = [nb for nb in lessons() if matches(nb, only)]
+    solution_list = [nb for nb in solutions() if matches(nb, only)]
     missing = [
         nb.rel
         for nb in lesson_list + solution_list
-        if not cached_paths(nb, cache_key(nb.path, deps, profile))[0].exists()
+        if not cached_paths(nb, cache_key(nb.path, deps, current))[0].exists()
     ]
     if missing:
         print(f"not executed yet (run `tools/book.py execute` first): {', '.join(missing)}", file=sys.stderr)
@@ -352,7 +404,7 @@ def assemble(only: str | None) -> int:
     (SOURCE / "docs").mkdir(parents=True)
     records = {}
     for nb in lesson_list + solution_list:
-        records[nb.rel] = json.loads(cached_paths(nb, cache_key(nb.path, deps, profile))[1].read_text())
+        records[nb.rel] = json.loads(cached_paths(nb, cache_key(nb.path, deps, current))[1].read_text())
 
     def toctree(caption: str, entries: list[str]) -> str:
         return "\n".join(["```{toctree}", ":hidden:", f":caption: {caption}", "", *entries, "```", ""])
@@ -376,7 +428,8 @@ def assemble(only: str | None) -> int:
         "## Reading this website\n",
         (
             "Every lesson and solution page shows the notebook *with its outputs*: figures, tables "
-            "and the numbers it measured, executed by `make book` from the notebooks in the repository. "
+            "and the numbers it measured, executed (by `make test` or `make book`) from the notebooks in the "
+            "repository. "
             "Each page says which profile and machine produced its numbers, and when (table below). "
             "To run a lesson yourself, see [Set-up](docs/setup.md).\n"
         ),
@@ -426,7 +479,7 @@ def assemble(only: str | None) -> int:
 
     # Executed notebooks, each with the note on how its outputs were made.
     for nb in lesson_list + solution_list:
-        executed = nbformat.read(cached_paths(nb, cache_key(nb.path, deps, profile))[0], as_version=4)
+        executed = nbformat.read(cached_paths(nb, cache_key(nb.path, deps, current))[0], as_version=4)
         for cell in executed.cells:
             if cell.cell_type == "markdown":
                 cell.source = site.rewrite_links(cell.source, nb.rel, nb.rel)
@@ -508,8 +561,12 @@ def check(site: Path) -> int:
 
 # --- all steps, timed against the budgets ---------------------------------------------------
 EXECUTE_BUDGET_S = 20 * 60.0  # executing every notebook and solution: the course's budget (tests/budget.py)
-RENDER_BUDGET_S = 3 * 60.0  # assembling, Sphinx and the offline check, on 2 cores
+# The website itself, notebook execution excluded (in `make test` the notebook tests execute
+# each notebook once and the build reuses them): assembling, Sphinx and the offline check
+# (rendering), plus the browser checks of book/test_site.py, on 2 cores.
+SITE_BUDGET_S = 5 * 60.0
 FAIL_FACTOR = 2.0  # as tests/budget.py: over twice a budget fails the build
+TIMINGS = BUILD / "book-timings.json"
 
 
 def build(only: str | None, site: Path, sphinx: str) -> int:
@@ -551,18 +608,18 @@ def build(only: str | None, site: Path, sphinx: str) -> int:
         "size_bytes": sum(p.stat().st_size for p in site.rglob("*") if p.is_file()),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    (BUILD / "book-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    TIMINGS.write_text(json.dumps(timings, indent=2) + "\n")
     print(
         f"book: {timings['total_s']:.0f} s in all: executing {timings['execute_s']:.0f} s "
         f"(budget {EXECUTE_BUDGET_S:.0f} s), rendering {timings['render_s']:.0f} s "
-        f"(budget {RENDER_BUDGET_S:.0f} s); "
+        f"(the site's budget, with the browser checks: {SITE_BUDGET_S:.0f} s); "
         f"open {site / 'index.html'}"
     )
     over = [
         f"{name} took {timings[key]:.0f} s, over {FAIL_FACTOR:g} x its budget of {budget:.0f} s"
         for name, key, budget in (
             ("executing", "execute_s", EXECUTE_BUDGET_S),
-            ("rendering", "render_s", RENDER_BUDGET_S),
+            ("rendering", "render_s", SITE_BUDGET_S),
         )
         if timings[key] > FAIL_FACTOR * budget
     ]
@@ -571,15 +628,49 @@ def build(only: str | None, site: Path, sphinx: str) -> int:
     return 1 if over else 0
 
 
+def test_site(pytest_args: list[str]) -> int:
+    """The browser checks (book/test_site.py) of the site just built, timed: rendering plus
+    browser checks are judged against the site's budget."""
+    timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    start = time.time()
+    command = [sys.executable, "-m", "pytest", *pytest_args, str(ROOT / "book" / "test_site.py")]
+    rc = subprocess.run(command, cwd=ROOT, check=False).returncode
+    timings["browser_s"] = round(time.time() - start, 1)
+    render = timings.get("render_s")
+    if render is None:
+        print(f"book: browser checks {timings['browser_s']:.0f} s (no {TIMINGS}: build the site first)")
+        return rc or 1
+    timings["site_s"] = round(render + timings["browser_s"], 1)
+    TIMINGS.write_text(json.dumps(timings, indent=2) + "\n")
+    print(
+        f"book: the site in {timings['site_s']:.0f} s: rendering {render:.0f} s + browser checks "
+        f"{timings['browser_s']:.0f} s (budget {SITE_BUDGET_S:.0f} s on 2 cores, notebook execution "
+        f"not included; it took {timings.get('execute_s', 0):.0f} s)"
+    )
+    if timings["site_s"] > FAIL_FACTOR * SITE_BUDGET_S:
+        print(f"book: the site took over {FAIL_FACTOR:g} x its budget", file=sys.stderr)
+        return rc or 1
+    return rc
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["build", "execute", "assemble", "check"])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="`test [PYTEST ARGS]` runs the browser checks (book/test_site.py) of the built site.",
+    )
+    parser.add_argument("step", choices=["build", "execute", "assemble", "check", "test"])
     parser.add_argument(
-        "--only", default=os.environ.get("NB") or None, help="only notebooks whose name contains this"
+        "--only",
+        default=os.environ.get("NB") or None,
+        help="only notebooks whose name contains this (or one of these, comma-separated)",
     )
     parser.add_argument("--site", type=Path, default=BUILD / "book")
     parser.add_argument("--sphinx", default=str(ROOT / ".venv-book" / "bin" / "sphinx-build"))
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.step == "test":
+        return test_site(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.step == "build":
         return build(args.only, args.site, args.sphinx)
     if args.step == "execute":

@@ -22,6 +22,7 @@ This package module re-exports the submodules' public names, so it belongs to th
 lesson code imports the lesson submodules directly (``from course_utils.vision.patches import ...``).
 """
 
+from course_utils.training import remember_start  # used by notebooks 06 and 07 as vision.remember_start
 from course_utils.vision.analysis import mean_attention_distance, position_similarity
 from course_utils.vision.flowers import flowers_transfer, load_flower_photos
 from course_utils.vision.google_weights import (
@@ -47,7 +48,6 @@ from course_utils.vision.tiny_vit import (
     TINY_VIT_NAME,
     build_tiny_vit,
 )
-from course_utils.training import remember_start  # used by notebooks 06 and 07 as vision.remember_start
 from course_utils.vision.transfer import build_transfer_model, has_top, remove_top, seed_head
 from course_utils.vision.weights import (
     WEIGHTS_DIR,

@@ -69,5 +69,3 @@ def build_transfer_model(
         metrics=["accuracy"],
     )
     return model
-
-

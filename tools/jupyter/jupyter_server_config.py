@@ -6,7 +6,7 @@ bottom of the window, with a button that jumps to the running cell: "Run All" sc
 last cell while a long cell's progress lines are further up.
 
 Used by `make lab` and by tests/test_browser.py (through tools/lab.sh), never by `make test`'s
-notebook runs (nbval starts kernels itself). Each setting fixes something a learner met in
+notebook runs (tests/run_notebooks.py starts kernels itself). Each setting fixes something a learner met in
 their first hour (issue 16).
 """
 
