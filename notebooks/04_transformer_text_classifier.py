@@ -341,13 +341,20 @@ def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
     return model
 
 
+def probabilities_of(model: keras.Model, ids: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities by direct calls in batches: `model.predict` would trace a prediction
+    function for every model (seconds each on a CPU) to score a few thousand reviews."""
+    return np.concatenate([ops.convert_to_numpy(model(ids[i : i + batch_size], training=False))
+                           for i in range(0, len(ids), batch_size)])
+
+
 def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> dict:
     """Fit on the training set, keep the best validation epoch, score every test review once."""
     log = EpochLog(f"{name}, seed {seed}", index=index, total=total)  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
                         verbose=0, callbacks=[log, best])
-    correct = model.predict(x_test, verbose=0).argmax(axis=-1) == y_test  # per review: the input of the paired tests
+    correct = probabilities_of(model, x_test).argmax(axis=-1) == y_test  # per review: the input of the paired tests
     return dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, seconds_per_epoch=float(np.median(log.seconds)),
                 best_epoch=int(np.argmax(history.history["val_accuracy"])) + 1, history=history.history,
                 parameters=model.count_params())
@@ -603,7 +610,7 @@ def attention_of(ids: np.ndarray) -> np.ndarray:
     return ops.convert_to_numpy(block.attention_scores(embedding(ids)))
 
 
-probabilities = seed_model.predict(x_test, verbose=0)
+probabilities = probabilities_of(seed_model, x_test)
 predicted = probabilities.argmax(axis=-1)
 lengths = (x_test != 0).sum(axis=-1)
 studied = np.flatnonzero(lengths >= 4)[:500]  # 500 test reviews of at least 4 tokens
@@ -718,7 +725,7 @@ groups = {
     "short (≤ 12 tokens)": lengths <= 12,
     "long (≥ 30 tokens)": lengths >= 30,
 }
-tfidf_wrong = tfidf.predict(reviews.x_test) != y_test
+tfidf_wrong = ~tfidf_correct  # computed in section 4
 errors = pd.DataFrame([dict(group=g, reviews=int(m.sum()), transformer_error=float(np.mean(predicted[m] != y_test[m])),
                             tfidf_error=float(np.mean(tfidf_wrong[m]))) for g, m in groups.items()]).set_index("group")
 display(format_table(errors, formats={"transformer_error": "{:.1%}", "tfidf_error": "{:.1%}"},
@@ -781,13 +788,13 @@ path = models_dir / "04_transformer_classifier.keras"
 seed_model.save(path)
 reloaded = keras.models.load_model(path)
 assert isinstance(reloaded.get_layer("transformer_block"), CourseTransformerBlock)
-before, after = seed_model.predict(x_test, verbose=0), reloaded.predict(x_test, verbose=0)
+before, after = probabilities_of(seed_model, x_test), probabilities_of(reloaded, x_test)
 np.testing.assert_array_equal(before, after)
 print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); predictions after loading identical: "
       f"max abs difference {np.abs(before - after).max()}")
 
 for sentence in ["A gripping, beautifully acted film.", "Dull, predictable and far too long."]:
-    p = reloaded.predict(vectorize(np.array([sentence])), verbose=0)[0]  # new text: vectorize, then the loaded model
+    p = probabilities_of(reloaded, vectorize(np.array([sentence])).numpy())[0]  # new text: vectorize, then the loaded model
     print(f"p(positive) = {p[1]:.2f}: {sentence}")
 course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after).max()));
 
