@@ -550,8 +550,8 @@ assert spread < 0.08 and overfit > 0.05
 # correct thing to do (the same review then gets the same answer however much padding its
 # batch has, notebook 02); what the seeds show is a difference in *training*, visible in the
 # curves and measured below: the masked model fits the training reviews much faster, and its
-# validation loss rises steeply after its first epoch (overfitting; its validation accuracy
-# barely moves), while the unmasked model spends its first epoch near the majority class
+# validation loss ends well above its lowest value, much more than the unmasked model's
+# (overfitting; its validation accuracy barely moves), while the unmasked model spends its first epoch near the majority class
 # and reaches its best validation accuracy only at the last epoch.
 # A likely reason, from the code rather than from a measurement: without the mask, the
 # average pooling divides each review's sum by `maxlen` = 64 instead of by its length (18
