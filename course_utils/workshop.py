@@ -43,7 +43,9 @@ PLAN = {
     "laptop_factor": 3,  # a learner's laptop in a busy room vs the 2-core reference machine (a plan)
     "live_exercise_minutes": 20,
     "home_exercise_minutes": 5,  # introduce it, show the checker, leave it for after the day
-    "live_if_solution_runs_under_s": 5.0,  # measured: the solution notebook's run-all time
+    # vs the solution notebook's measured run-all time: 07 and 08, whose solutions train or load
+    # a ViT (8-14 s on the 2026-11-26 reference), are left for home
+    "live_if_solution_runs_under_s": 6.5,
     "break_after_minutes": 120,
     "break_minutes": 15,
     "lunch_after": "12:00",
