@@ -53,7 +53,7 @@ from sklearn.pipeline import make_pipeline
 import course_utils
 from course_utils import stats
 from course_utils.text_models import build_lstm_classifier, build_text_classifier
-from course_utils.training import EpochLog
+from course_utils.training import EpochLog, predict_in_batches  # direct calls in batches: no predict() traced per model
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
 from course_utils.display import format_table
@@ -341,20 +341,13 @@ def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
     return model
 
 
-def probabilities_of(model: keras.Model, ids: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Class probabilities by direct calls in batches: `model.predict` would trace a prediction
-    function for every model (seconds each on a CPU) to score a few thousand reviews."""
-    return np.concatenate([ops.convert_to_numpy(model(ids[i : i + batch_size], training=False))
-                           for i in range(0, len(ids), batch_size)])
-
-
 def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> dict:
     """Fit on the training set, keep the best validation epoch, score every test review once."""
     log = EpochLog(f"{name}, seed {seed}", index=index, total=total)  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
                         verbose=0, callbacks=[log, best])
-    correct = probabilities_of(model, x_test).argmax(axis=-1) == y_test  # per review: the input of the paired tests
+    correct = predict_in_batches(model, x_test).argmax(axis=-1) == y_test  # per review: the input of the paired tests
     return dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, seconds_per_epoch=float(np.median(log.seconds)),
                 best_epoch=int(np.argmax(history.history["val_accuracy"])) + 1, history=history.history,
                 parameters=model.count_params())
@@ -610,7 +603,7 @@ def attention_of(ids: np.ndarray) -> np.ndarray:
     return ops.convert_to_numpy(block.attention_scores(embedding(ids)))
 
 
-probabilities = probabilities_of(seed_model, x_test)
+probabilities = predict_in_batches(seed_model, x_test)
 predicted = probabilities.argmax(axis=-1)
 lengths = (x_test != 0).sum(axis=-1)
 studied = np.flatnonzero(lengths >= 4)[:500]  # 500 test reviews of at least 4 tokens
@@ -788,13 +781,13 @@ path = models_dir / "04_transformer_classifier.keras"
 seed_model.save(path)
 reloaded = keras.models.load_model(path)
 assert isinstance(reloaded.get_layer("transformer_block"), CourseTransformerBlock)
-before, after = probabilities_of(seed_model, x_test), probabilities_of(reloaded, x_test)
+before, after = predict_in_batches(seed_model, x_test), predict_in_batches(reloaded, x_test)
 np.testing.assert_array_equal(before, after)
 print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); predictions after loading identical: "
       f"max abs difference {np.abs(before - after).max()}")
 
 for sentence in ["A gripping, beautifully acted film.", "Dull, predictable and far too long."]:
-    p = probabilities_of(reloaded, vectorize(np.array([sentence])).numpy())[0]  # new text: vectorize, then the loaded model
+    p = predict_in_batches(reloaded, vectorize(np.array([sentence])).numpy())[0]  # new text: vectorize, then the loaded model
     print(f"p(positive) = {p[1]:.2f}: {sentence}")
 course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after).max()));
 

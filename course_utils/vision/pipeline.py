@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
+
+from course_utils.training import predict_in_batches  # re-exported: one home, shared with text
 
 __all__ = ["accuracy", "make_dataset", "predict_in_batches", "prepare_images", "select_classes"]
 
@@ -81,17 +82,3 @@ def accuracy(
     """Top-1 accuracy of ``model`` (logits or probabilities) on uint8 images."""
     scores = model.predict(make_dataset(images, None, image_size, batch_size), verbose=0)
     return float(np.mean(np.argmax(scores, axis=-1) == labels))
-
-
-def predict_in_batches(model, images, batch_size: int = 500) -> np.ndarray:
-    """``model(images)`` in inference mode, batch by batch, as NumPy.
-
-    Calling the model directly avoids ``predict``'s one-off tracing (seconds per new model on
-    a CPU), which dominates when an experiment evaluates many models on a thousand images.
-    """
-    return np.concatenate(
-        [
-            keras.ops.convert_to_numpy(model(images[i : i + batch_size], training=False))
-            for i in range(0, len(images), batch_size)
-        ]
-    )
