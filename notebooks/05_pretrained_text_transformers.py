@@ -299,7 +299,7 @@ def mean_pool(token_vectors, attention_mask):
     raise NotImplementedError  # your code here
 
 
-check_mean_pool(mean_pool)
+check_mean_pool(mean_pool);
 
 # %% [markdown]
 # (The rest of the notebook uses the course's `mean_pool` from `course_utils.layers`,

