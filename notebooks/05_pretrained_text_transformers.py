@@ -570,9 +570,10 @@ course_utils.record("fine_tune_seconds_per_draw", float(np.mean(ft_seconds)))
 # baselines close part of the gap (notebook 04: on all 8,927 training reviews TF-IDF and the
 # from-scratch Transformer both reach about 77 %). Fine-tuning changes the encoder itself;
 # whether it adds to the frozen features at a given size is printed above (in the default
-# profile: 4 small steps from the probe's starting point). The issue that led
-# to this notebook measured, on the same split and 3 draws, 78.7 % ± 1.8 after fine-tuning on
-# 512 per class for 2 epochs: that is what `COURSE_PROFILE=full` reruns here.
+# profile: 4 small steps from the probe's starting point). Fine-tuning on 512 per class for
+# 2 epochs gave 78.7 % ± 1.8 (3 draws, same split) when this notebook was written: a
+# measurement this notebook does not repeat in the default profile (128 whole-model steps
+# per draw); `COURSE_PROFILE=full` reruns it here.
 #
 # ## 8. What the pretrained model attends to
 #
