@@ -46,7 +46,7 @@ from course_utils.paths import REPO_ROOT, WEIGHTS_DIR, data_dir
 from course_utils.profile import PROFILE
 
 KERNEL_NAME = "transformers-course"
-KEY_PACKAGES = ("tensorflow", "keras", "vit-keras", "numpy", "jupyterlab", "nbval", "jupytext", "pooch")
+KEY_PACKAGES = ("tensorflow", "keras", "vit-keras", "numpy", "jupyterlab", "nbclient", "jupytext", "pooch")
 LOCK_FILES = ("requirements.txt", "requirements.universal.txt", "requirements-vit.txt")
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference_times.json"
 NOTEBOOK_BUDGET_S = 180.0  # the course's per-notebook budget on 2 cores (see tests/budget.py)
