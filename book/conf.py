@@ -44,6 +44,10 @@ html_theme_options = {
     "use_fullscreen_button": False,
     "home_page_in_toc": True,
     "navigation_with_keys": False,
+    # sphinx-book-theme 1.4 (with pydata-sphinx-theme 0.20) adds a top bar whose only content is
+    # a second search field, above the sidebar's own: no top bar (the article header keeps the
+    # sidebar toggle, the sidebar keeps search, Ctrl+K still opens it).
+    "navbar_persistent": [],
 }
 _repo = os.environ.get("BOOK_REPO_URL", "")
 if _repo:

@@ -252,3 +252,22 @@ def test_lesson_page_screenshot(page, base_url):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "book-lesson.png", full_page=False)
     assert first_figure.evaluate("i => i.naturalWidth") > 0
+
+
+def test_one_search_field_and_a_sidebar_on_a_phone(page, base_url):
+    """One search field, in the sidebar (sphinx-book-theme 1.4 added a top bar with a second
+    one: book/conf.py removes it), Ctrl+K opens the search dialog, and on a phone-width screen
+    the article header's button still opens the sidebar."""
+    _load(page, base_url)
+    visible = page.locator(".search-button-field:visible, form.bd-search:visible").count()
+    assert visible == 1, f"{visible} search fields visible on the home page (one expected, in the sidebar)"
+    assert page.locator(".bd-sidebar-primary .search-button-field:visible").count() == 1
+    page.keyboard.press("Control+k")
+    page.wait_for_selector("dialog#pst-search-dialog[open] input", timeout=10_000)
+    page.keyboard.press("Escape")
+    page.set_viewport_size({"width": 400, "height": 800})
+    _load(page, base_url)
+    sidebar = page.locator(".bd-sidebar-primary")
+    page.locator(".bd-header-article .primary-toggle").click()
+    page.wait_for_timeout(500)  # the sidebar slides in
+    assert sidebar.locator("a.reference").first.is_visible(), "the sidebar did not open on a phone-width screen"
