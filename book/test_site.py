@@ -270,4 +270,5 @@ def test_one_search_field_and_a_sidebar_on_a_phone(page, base_url):
     sidebar = page.locator(".bd-sidebar-primary")
     page.locator(".bd-header-article .primary-toggle").click()
     page.wait_for_timeout(500)  # the sidebar slides in
-    assert sidebar.locator("a.reference").first.is_visible(), "the sidebar did not open on a phone-width screen"
+    opened = sidebar.locator("a.reference").first.is_visible()
+    assert opened, "the sidebar did not open on a phone-width screen"
