@@ -102,6 +102,15 @@ def _column(ax, x: float, steps: list[tuple[str, str]], skips: list[tuple[int, i
     ax.text(x, ys[-1] + 0.8, title, ha="center", va="bottom", fontsize=10, fontweight="bold")
 
 
+def _finish(fig: Figure, ax, title: str, xlim: tuple[float, float], ylim: tuple[float, float]) -> Figure:
+    """A schematic's frame: its drawing area, no axes, its title; laid out."""
+    ax.set(xlim=xlim, ylim=ylim)
+    ax.axis("off")
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
 def encoder_blocks_figure() -> Figure:
     """The post-LN encoder block (paper, seed, BERT) beside the pre-LN block (ViT, GPT-2 on)."""
     fig, ax = plt.subplots(figsize=(10, 6.2))
@@ -149,11 +158,13 @@ def encoder_blocks_figure() -> Figure:
     ax.text(
         4.9, 4.0, "green arrows:\nskip connections", ha="center", va="center", fontsize=8, color="tab:green"
     )
-    ax.set(xlim=(-0.6, 10.6), ylim=(-1.0, 10.4))
-    ax.axis("off")
-    fig.suptitle("One Transformer encoder block, two orders of the same parts", fontsize=12)
-    fig.tight_layout()
-    return fig
+    return _finish(
+        fig,
+        ax,
+        "One Transformer encoder block, two orders of the same parts",
+        xlim=(-0.6, 10.6),
+        ylim=(-1.0, 10.4),
+    )
 
 
 def multi_head_figure(num_heads: int = 4) -> Figure:
@@ -209,11 +220,9 @@ def multi_head_figure(num_heads: int = 4) -> Figure:
         fontsize=8,
         style="italic",
     )
-    ax.set(xlim=(0, 11.3), ylim=(0.4, 7.2))
-    ax.axis("off")
-    fig.suptitle("Multi-head attention: split, attend, concatenate, project", fontsize=12)
-    fig.tight_layout()
-    return fig
+    return _finish(
+        fig, ax, "Multi-head attention: split, attend, concatenate, project", xlim=(0, 11.3), ylim=(0.4, 7.2)
+    )
 
 
 def vit_pipeline_figure(grid: int = 3) -> Figure:
@@ -297,8 +306,6 @@ def vit_pipeline_figure(grid: int = 3) -> Figure:
         fontsize=9,
         style="italic",
     )
-    ax.set(xlim=(0, 11.8), ylim=(0, 4.0))
-    ax.axis("off")
-    fig.suptitle("The Vision Transformer (ViT), from image to class", fontsize=12)
-    fig.tight_layout()
-    return fig
+    return _finish(
+        fig, ax, "The Vision Transformer (ViT), from image to class", xlim=(0, 11.8), ylim=(0, 4.0)
+    )
