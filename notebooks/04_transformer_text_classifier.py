@@ -184,8 +184,9 @@ diagrams.encoder_blocks_figure()
 plt.show()
 
 # %% [markdown]
-# A measurement of what the skip connections do: stacks of 1 to 16 freshly initialised
-# blocks on random token vectors (32 tokens of width 32, unit variance), in three layouts:
+# A measurement of what the skip connections do: a stack of 16 freshly initialised blocks
+# on random token vectors (32 tokens of width 32, unit variance), read after 1, 2, 4, 8 and
+# 16 blocks, in three layouts:
 # the seed's post-LN block, the same block without its skip connections, and pre-LN. Two
 # numbers at the output: the mean cosine similarity **between different tokens** (1 = all
 # tokens have become the same vector: the sequence's content is lost) and the cosine
@@ -215,12 +216,13 @@ def unit_rows(a: np.ndarray) -> np.ndarray:
 
 tokens_in = np.random.default_rng(0).normal(size=(16, 32, 32)).astype("float32")
 rows = []
-for depth in [1, 2, 4, 8, 16]:
-    for layout, cls in [("post-LN (seed)", CourseTransformerBlock), ("no skip connections", BlockWithoutSkips), ("pre-LN", PreLNBlock)]:
-        keras.utils.set_random_seed(depth)
-        h = tokens_in
-        for _ in range(depth):
-            h = cls(32, 2, 32)(h, training=False)
+for layout, cls in [("post-LN (seed)", CourseTransformerBlock), ("no skip connections", BlockWithoutSkips), ("pre-LN", PreLNBlock)]:
+    keras.utils.set_random_seed(16)  # the same seed for each layout's stack
+    h = tokens_in
+    for depth in range(1, 17):  # one stack of 16 fresh blocks per layout, read after 1, 2, 4, 8 and 16 of them
+        h = cls(32, 2, 32)(h, training=False)
+        if depth not in (1, 2, 4, 8, 16):
+            continue
         out = unit_rows(ops.convert_to_numpy(h))
         similarity = np.einsum("btd,bsd->bts", out, out)
         between_tokens = (similarity.sum(axis=(1, 2)) - 32) / (32 * 31)  # mean off-diagonal cosine
@@ -346,9 +348,11 @@ def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> d
     log = EpochLog(f"{name}, seed {seed}", index=index, total=total)  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
-                        verbose=0, callbacks=[log, best])
-    correct = predict_in_batches(model, x_test).argmax(axis=-1) == y_test  # per review: the input of the paired tests
-    return dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, seconds_per_epoch=float(np.median(log.seconds)),
+                        validation_batch_size=len(x_val), verbose=0, callbacks=[log, best])  # validation: one batch per epoch
+    probabilities = predict_in_batches(model, x_test, batch_size=len(x_test))  # one call: the BiLSTM's steps run once, not per batch
+    correct = probabilities.argmax(axis=-1) == y_test  # per review: the input of the paired tests
+    return dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, probabilities=probabilities,
+                seconds_per_epoch=float(np.median(log.seconds)),
                 best_epoch=int(np.argmax(history.history["val_accuracy"])) + 1, history=history.history,
                 parameters=model.count_params())
 
@@ -603,7 +607,7 @@ def attention_of(ids: np.ndarray) -> np.ndarray:
     return ops.convert_to_numpy(block.attention_scores(embedding(ids)))
 
 
-probabilities = predict_in_batches(seed_model, x_test)
+probabilities = runs["Transformer (seed)"][0]["probabilities"]  # the first seed's model, scored in section 4
 predicted = probabilities.argmax(axis=-1)
 lengths = (x_test != 0).sum(axis=-1)
 studied = np.flatnonzero(lengths >= 4)[:500]  # 500 test reviews of at least 4 tokens
@@ -781,7 +785,7 @@ path = models_dir / "04_transformer_classifier.keras"
 seed_model.save(path)
 reloaded = keras.models.load_model(path)
 assert isinstance(reloaded.get_layer("transformer_block"), CourseTransformerBlock)
-before, after = predict_in_batches(seed_model, x_test), predict_in_batches(reloaded, x_test)
+before, after = predict_in_batches(seed_model, x_test, batch_size=len(x_test)), predict_in_batches(reloaded, x_test, batch_size=len(x_test))
 np.testing.assert_array_equal(before, after)
 print(f"saved {path.name} ({path.stat().st_size / 1e6:.1f} MB); predictions after loading identical: "
       f"max abs difference {np.abs(before - after).max()}")
