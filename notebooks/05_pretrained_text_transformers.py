@@ -426,12 +426,16 @@ pool_ids, test_ids = vectorize(x_pool_text).numpy(), vectorize(x_test_text).nump
 # to that seed's initial weights, so each run is what a freshly built model would do.
 scratch_model = build_text_classifier(maxlen=MAXLEN, vocab_size=VOCAB, mask_zero=True)
 restart_scratch = remember_start(scratch_model)
+initial_weights = {}  # seed -> the weights of a model freshly built under that seed (built once per seed)
 
 
 def scratch_accuracy(idx: np.ndarray, seed: int) -> float:
-    keras.utils.set_random_seed(seed)
+    if seed not in initial_weights:
+        keras.utils.set_random_seed(seed)
+        initial_weights[seed] = build_text_classifier(maxlen=MAXLEN, vocab_size=VOCAB, mask_zero=True).get_weights()
+    keras.utils.set_random_seed(seed)  # the same dropout and shuffling at every size of a draw
     restart_scratch()
-    scratch_model.set_weights(build_text_classifier(maxlen=MAXLEN, vocab_size=VOCAB, mask_zero=True).get_weights())
+    scratch_model.set_weights(initial_weights[seed])
     scratch_model.fit(pool_ids[idx], y_pool[idx], epochs=SCRATCH_EPOCHS, batch_size=32, verbose=0)
     probabilities = keras.ops.convert_to_numpy(scratch_model(test_ids, training=False))  # a direct call: no predict() set-up
     return float(np.mean(probabilities.argmax(-1) == y_test))
@@ -483,6 +487,10 @@ inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in
 ft_model = keras.Model(inputs, head(ft_sentences(inputs)))
 ft_model.compile(optimizer=keras.optimizers.Adam(3e-5), loss="sparse_categorical_crossentropy")
 restart_fine_tuning = remember_start(ft_model)  # the pretrained weights and a fresh Adam, before every draw
+# Every draw padded to one length (the longest of all draws' reviews): one input shape, so
+# Keras traces the training step once, not once more for each new length.
+ft_draws = [draw(seed, FT_PER_CLASS) for seed in range(DRAWS)]
+FT_LENGTH = max(bert.tokenize(x_pool_text[idx], tokenizer)["token_ids"].shape[1] for idx in ft_draws)
 
 
 def fine_tune_accuracy(idx: np.ndarray, seed: int) -> tuple[float, float]:
@@ -491,7 +499,8 @@ def fine_tune_accuracy(idx: np.ndarray, seed: int) -> tuple[float, float]:
     probe = frozen_probe(idx)  # linear probe first: w.x + b is the log-odds of "positive"
     head.set_weights([np.stack([np.zeros(384), probe.coef_[0]], axis=1).astype("float32"),
                       np.array([0.0, probe.intercept_[0]], dtype="float32")])
-    batch = bert.tokenize(x_pool_text[idx], tokenizer)  # padded to the longest of these reviews
+    batch = {name: np.pad(ids, ((0, 0), (0, FT_LENGTH - ids.shape[1])))  # [PAD] (id 0), attention mask 0
+             for name, ids in bert.tokenize(x_pool_text[idx], tokenizer).items()}
     t0 = time.perf_counter()
     ft_model.fit(batch, y_pool[idx], epochs=FT_EPOCHS, batch_size=16, shuffle=True, verbose=0)
     seconds = time.perf_counter() - t0
@@ -503,7 +512,7 @@ def fine_tune_accuracy(idx: np.ndarray, seed: int) -> tuple[float, float]:
 start = time.perf_counter()
 ft_seconds = []
 for seed in range(DRAWS):
-    accuracy, seconds = fine_tune_accuracy(draw(seed, FT_PER_CLASS), seed)
+    accuracy, seconds = fine_tune_accuracy(ft_draws[seed], seed)
     ft_seconds.append(seconds)
     rows.append(dict(method="fine-tuned MiniLM", per_class=FT_PER_CLASS, seed=seed, accuracy=accuracy))
     print(f"draw {seed}: fine-tuned on {2 * FT_PER_CLASS} reviews in {seconds:.0f} s, test accuracy {accuracy:.1%}")
