@@ -139,7 +139,7 @@ assert loop_vs_keras < 1e-5
 # %%
 FEATURES, BATCH = 64, 8
 speed_lengths = [16, 32, 64, 128, 256, 512, 1024, 2048]  # 4096 would need ~4 GiB for attention's T x T scores
-passes = course_utils.pick(default=3, full=4)  # each pass: 2 steps per model at every length; the fastest counts
+passes = course_utils.pick(default=2, full=4)  # each pass: 2 steps per model at every length; the fastest of them counts
 
 lstm_model = keras.Sequential([keras.Input((None, FEATURES)), layers.LSTM(FEATURES, return_sequences=True)], name="lstm")
 attention_model = self_attention_block(FEATURES, num_heads=2, ff_dim=2 * FEATURES)
