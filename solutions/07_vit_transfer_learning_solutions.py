@@ -46,7 +46,7 @@ def build_transfer_model(backbone, num_classes):
         backbone = keras.Model(backbone.input, backbone.get_layer("ExtractToken").output)
     backbone.trainable = False
     inputs = keras.Input(backbone.input_shape[1:])
-    x = backbone(inputs, training=False)  # inference mode: dropout off, even after unfreezing
+    x = backbone(inputs, training=False)  # the Keras recipe; inside fit, Keras 3 passes training=True (notebook 07)
     x = layers.Flatten()(x)
     x = layers.BatchNormalization()(x)
     x = layers.Dense(64, activation="gelu")(x)

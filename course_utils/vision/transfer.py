@@ -1,7 +1,7 @@
 """Transfer learning with a ViT backbone (notebook 07): remove the top, add the seed's head.
 
 * :func:`build_transfer_model` -- the reference of exercise 07 (``build_transfer_model``): a frozen
-  backbone in inference mode and :func:`seed_head` on top, compiled.
+  backbone called with ``training=False`` and :func:`seed_head` on top, compiled.
 * :func:`remove_top` / :func:`has_top` -- a vit-keras model up to its class token.
 """
 
@@ -51,8 +51,10 @@ def build_transfer_model(
 ):
     """The seed's transfer-learning model (the reference of exercise 07), compiled.
 
-    The backbone (its top removed if it still has one) is frozen and called in inference mode
-    (``training=False``: its dropout stays off, even later when it is unfrozen for fine-tuning);
+    The backbone (its top removed if it still has one) is frozen and called with
+    ``training=False`` (the Keras recipe; in Keras 3 it decides only calls without a flag: inside
+    ``fit`` the outer ``training=True`` overrides it, so an unfrozen backbone trains with its
+    dropout on, as notebook 07 measures);
     on top, :func:`seed_head` as the layer ``classifier``. ``model.layers`` is
     ``[input, backbone, classifier]``.
     """
