@@ -45,11 +45,16 @@ def test_decay_per_step_stops_at_the_float32_floor():
         decay_per_step(np.array([1.0, 0.0, 0.0, 0.0]))
 
 
-def test_gradient_of_attention_block_does_not_decay_with_distance():
+@pytest.mark.parametrize("seed", [0, 7, 11])
+def test_gradient_of_attention_block_does_not_decay_with_distance(seed):
+    # Seeded: the block's random weights make single distances vary (their max/min ratio went
+    # from 2 to 10 over 12 seeds, and an unseeded max/min check failed once at 16.6); the
+    # trend over distance is what "does not decay" means, and it stays within 0.4 % per step.
+    keras.utils.set_random_seed(seed)
     block = self_attention_block(8, num_heads=2, ff_dim=16)
     x = np.random.default_rng(2).normal(size=(8, 64, 8)).astype("float32")
     norms = gradient_norm_by_distance(block, x)
-    assert norms[1:].max() / norms[1:].min() < 10
+    assert decay_per_step(norms) == pytest.approx(1.0, abs=0.01)  # an RNN at rate 0.8 gives 0.8 (test above)
 
 
 def test_self_attention_block_shapes_and_size():
