@@ -544,8 +544,8 @@ assert spread < 0.08 and overfit > 0.05
 # * The BiLSTM is trained with one seed only: it costs as much as the other three models
 #   together on a CPU. Its comparison above is one run's, to be read with that caveat.
 #
-# **Masking the padding made the seed's model worse** in each of these seeds, by one to
-# four points (the per-seed gaps and McNemar p-values above), and the mean gap is more than
+# **Masking the padding made the seed's model worse** in each of these seeds (the per-seed
+# gaps and McNemar p-values above; asserted below), and the mean gap is more than
 # twice its standard error over the seeds (asserted below): a real effect, not noise. The
 # claim is about the mean: other seeds can give a single run where masking comes out ahead.
 # (Each run's dropout masks come from its seed alone: the training loop resets the dropout
