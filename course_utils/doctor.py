@@ -437,13 +437,65 @@ def _tfidf_part():
     return step
 
 
+def cpu_quota(
+    cgroup_root: Path = Path("/sys/fs/cgroup"), proc_cgroup: Path = Path("/proc/self/cgroup")
+) -> float | None:
+    """How many CPUs this process may use under a cgroup CPU quota (e.g. 0.67); None without one.
+
+    JupyterHub, Binder and container platforms often limit a user's CPU time with a quota (CFS
+    bandwidth control: so many microseconds of CPU per period) rather than by giving fewer
+    cores, so ``os.cpu_count()`` still shows every core of the host. The quota is read from the
+    process's cgroup and its ancestors (the smallest counts), for cgroup v2 (``cpu.max``) and v1
+    (``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``).
+    """
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    quotas = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2: one hierarchy
+            mounts, read = [cgroup_root, cgroup_root / "unified"], _quota_v2  # unified: the hybrid layout
+        elif "cpu" in controllers.split(","):  # cgroup v1: the cpu controller's own hierarchy
+            mounts, read = [cgroup_root / name for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu")], _quota_v1
+        else:
+            continue
+        for mount in (m for m in mounts if m.is_dir()):
+            folder = mount / path.strip("/")
+            for directory in [folder, *folder.parents]:  # the cgroup, then each ancestor up to the mount
+                quota = read(directory)
+                if quota is not None:
+                    quotas.append(quota)
+                if directory == mount:
+                    break
+    return min(quotas) if quotas else None
+
+
+def _quota_v2(directory: Path) -> float | None:
+    try:
+        quota, period = (directory / "cpu.max").read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+def _quota_v1(directory: Path) -> float | None:
+    try:
+        quota = int((directory / "cpu.cfs_quota_us").read_text())
+        period = int((directory / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 or period <= 0 else quota / period
+
+
 def probe_workload(repeats: int = 5) -> dict:
     """Time each part of the probe ``repeats`` times after a warm-up; wall and CPU seconds per repetition.
 
     Returns ``{"parts": {name: {"wall": [...], "cpu": [...]}}, "warmup": {name: seconds},
-    "import_seconds": ..., "busy_before_percent": ..., "cpus": ...}``. Run in a child process by
-    :func:`cpu_probe` (TensorFlow is slow to import, and the timings should not depend on what
-    the calling process has already loaded).
+    "import_seconds": ..., "busy_before_percent": ..., "cpus": ..., "cpu_quota": ...}``. Run in a
+    child process by :func:`cpu_probe` (TensorFlow is slow to import, and the timings should not
+    depend on what the calling process has already loaded).
     """
     import psutil
 
@@ -475,6 +527,7 @@ def probe_workload(repeats: int = 5) -> dict:
         "import_seconds": round(import_seconds, 3),
         "busy_before_percent": busy_before,
         "cpus": os.cpu_count(),
+        "cpu_quota": cpu_quota(),
     }
 
 
@@ -551,7 +604,9 @@ def busy_reasons(probe: dict, reference: dict | None = None) -> list[str]:
     * other programs used over ``BUSY_OTHERS_PERCENT`` % of all the CPUs in the half second
       before the probe;
     * on a machine with as many CPUs as the reference, the probe got under ``BUSY_CPU_SHARE``
-      of the CPU seconds per wall second it got there (its threads waited for a core).
+      of the CPU seconds per wall second it got there (its threads waited for a core). Under a
+      CPU quota (:func:`cpu_quota`) it can get at most the quota: that is the machine's size,
+      not a sign of other programs, so the comparison is with the smaller of the two.
     """
     reasons = []
     for name, part in probe["parts"].items():
@@ -564,7 +619,8 @@ def busy_reasons(probe: dict, reference: dict | None = None) -> list[str]:
     ref_share = (reference or {}).get("probe_cpu_share")
     if ref_share and (reference or {}).get("cpus") == probe.get("cpus"):
         share = cpu_share(probe)
-        if share < BUSY_CPU_SHARE * ref_share:
+        expected = min(ref_share, probe.get("cpu_quota") or ref_share)
+        if share < BUSY_CPU_SHARE * expected:
             reasons.append(f"the probe got {share:.2f} CPU seconds per second, the reference {ref_share:.2f}")
     return reasons
 
@@ -607,6 +663,11 @@ def predict(reference: dict, factor: float) -> dict[str, float]:
     return {name: seconds * factor for name, seconds in reference["notebooks"].items()}
 
 
+QUOTA_NOTE = (
+    "this machine lets the course use {quota:.2g} CPU of its {cpus} (a cgroup CPU quota, as on JupyterHub, "
+    "Binder or a container): the predicted times include it, and closing other programs will not speed "
+    "the notebooks up"
+)
 BUSY_ADVICE = (
     "this machine looks busy ({reasons}): predictions are upper bounds; close other programs "
     "and run the doctor again for a better estimate"
@@ -664,6 +725,9 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
                 "times",
             )
         )
+    quota = probe.get("cpu_quota")
+    if quota is not None and quota < cpus:
+        checks.append(Check("CPU quota", "note", QUOTA_NOTE.format(quota=quota, cpus=cpus)))
     if reasons:
         checks.append(Check("busy machine", "note", BUSY_ADVICE.format(reasons="; ".join(reasons))))
     if factor is None or not (reference or {}).get("notebooks"):
@@ -676,7 +740,12 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
                 "speed",
                 "note",
                 f"{len(slow)} notebook(s) predicted over {NOTEBOOK_BUDGET_S:.0f} s here "
-                f"({', '.join(slow)}): they still run, just slower; close other programs to help",
+                f"({', '.join(slow)}): they still run, just slower"
+                + (
+                    ""
+                    if quota is not None and quota < cpus and not reasons
+                    else "; close other programs to help"
+                ),
             )
         )
     table = [f"  {'notebook':<44}{'reference':>10}{'predicted here':>16}"]
