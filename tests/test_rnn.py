@@ -110,5 +110,18 @@ def test_best_training_step_times_gives_one_time_per_length():
         "attention": self_attention_block(4, num_heads=2, ff_dim=8),
     }
     times = best_training_step_times(models, [4, 8], batch_size=2, dim=4, passes=2, repeats=1)
-    assert set(times) == {"lstm", "attention"}
-    assert all(len(v) == 2 and all(0 < t < 60 for t in v) for v in times.values())
+    assert set(times) == {"wall", "cpu"}
+    for clock in times.values():
+        assert set(clock) == {"lstm", "attention"}
+        assert all(len(v) == 2 and all(0 < t < 60 for t in v) for v in clock.values())
+
+
+def test_best_training_step_times_traces_each_length_once(caplog):
+    """Six lengths through one tf.function made TensorFlow warn "5 out of the last 5 calls
+    ... triggered tf.function retracing" in the notebook; one function per length does not."""
+    from course_utils.rnn import best_training_step_times
+
+    models = {"lstm": keras.Sequential([keras.Input((None, 4)), keras.layers.LSTM(4, return_sequences=True)])}
+    with caplog.at_level("WARNING"):
+        best_training_step_times(models, [2, 3, 4, 5, 6, 7], batch_size=2, dim=4, passes=1, repeats=1)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
