@@ -133,8 +133,9 @@ assert loop_vs_keras < 1e-5
 # times as much, and the extra part grows like $T^2$; but every position is computed at
 # once, while the LSTM's work cannot be spread over processors. Which one is faster on
 # *this* machine depends on how much parallel hardware there is. Each time is the fastest
-# of several steps, taken in passes through all the lengths (the first, compiling call is
-# not timed), so that load from other programs on the machine cannot spoil one length.
+# of several steps, taken in passes through all the lengths (each model's step is compiled
+# once for every length; a first, untimed call at each length warms up), so that load from
+# other programs on the machine cannot spoil one length.
 #
 # Each step is timed on two clocks: the **wall time** you wait for, and the **CPU time**
 # (`time.process_time`), the processor time all threads of the process used: the work.
@@ -198,7 +199,9 @@ plt.tight_layout(); plt.show()
 #
 # - The **LSTM** does $2T$ tiny steps one after the other (a batch of 8 vectors times a
 #   64 × 256 matrix), far too small to keep even two cores busy: its time grows about in
-#   proportion to $T$ (the dotted reference line), as its operation count does.
+#   proportion to $T$ (the dotted reference line), as its operation count does. (If its
+#   longest steps bend upwards, the machine was busy or capped: compare the CPU times in the
+#   table above.)
 # - **Attention** does all positions at once: at short and medium lengths it is as fast as
 #   the LSTM or faster, although it does more arithmetic, because its few large matrix
 #   products use the hardware well. But its $2 T^2 d$ term grows like $T^2$, so its curve
