@@ -129,23 +129,34 @@ class EpochLog(keras.callbacks.Callback):
 
 
 def remember_start(model):
-    """Remember a compiled model's starting point; return ``restart()``, which goes back to it.
+    """Remember a compiled model's starting point; return ``restart(seed=None)``, which goes back to it.
 
-    An experiment that trains the same architecture on several data sizes needs the same
-    start each time. Building and compiling a new model would do, but Keras then traces the
-    training step again, which costs several seconds per model on a 2-core CPU. Instead we
-    compile once, save the weights and the optimizer's state (step counter, Adam's moments)
-    here, and ``restart()`` copies them back before each run.
+    An experiment that trains the same architecture on several data sizes or seeds needs the
+    same start each time. Building and compiling a new model would do, but Keras then traces
+    the training step again, which costs several seconds per model on a 2-core CPU. Instead we
+    compile once and save the model's whole state here: its weights, the random state of its
+    dropout layers (``model.variables`` holds both) and the optimizer's state (step counter,
+    Adam's moments). ``restart()`` copies them all back, so a run does not depend on what ran
+    before it. ``restart(seed)`` also sets Keras's global seed (the order of the batches) and
+    gives every dropout layer a new random state drawn from ``seed``, as a model freshly built
+    after ``keras.utils.set_random_seed(seed)`` would have; the weights stay the remembered
+    ones (a notebook that wants each seed's own initial weights sets them after the restart).
     """
     model.optimizer.build(model.trainable_variables)  # create Adam's moment variables now
-    weights = [v.numpy() for v in model.weights]
+    state = [v.numpy() for v in model.variables]  # weights and the dropout layers' seed states
     optimizer_state = [v.numpy() for v in model.optimizer.variables]
+    weight_ids = {id(v) for v in model.weights}
+    seed_states = [v for v in model.variables if id(v) not in weight_ids]  # keras.random.SeedGenerator states
 
-    def restart():
-        for variable, value in zip(model.weights, weights):
+    def restart(seed: int | None = None) -> None:
+        for variable, value in zip(model.variables, state):
             variable.assign(value)
         for variable, value in zip(model.optimizer.variables, optimizer_state):
             variable.assign(value)
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+            for seed_state in seed_states:  # what a new SeedGenerator gets from the global seed
+                seed_state.assign(keras.random.SeedGenerator().state.value)
 
     return restart
 

@@ -430,7 +430,7 @@ assert padding_effect[True] < 1e-6 < padding_effect[False]
 # one's gradient, and so its Adam update, is exactly that of its own loss, as if it were
 # trained alone, on the same batches in the same order. It is the same experiment at less
 # cost: one training step per batch instead of three, traced once for all seeds
-# (`course_utils.training.remember_start` puts Adam back to its start before each new seed).
+# (`course_utils.training.remember_start` puts Adam back to its start and draws the dropout masks from each seed).
 
 # %%
 x_train, x_val, x_test = (vectorize(texts).numpy() for texts in (reviews.x_train, reviews.x_val, reviews.x_test))
@@ -457,7 +457,7 @@ side_by_side.compile(optimizer="adam", loss={position: "binary_crossentropy" for
 restart = remember_start(side_by_side)  # Adam's fresh state (step 0, zero moments)
 correct, first_seed_weights = {position: [] for position in positions}, None
 for seed in seeds:
-    restart()
+    restart(seed)  # Adam at step 0 and this seed's dropout masks, whatever ran before
     for position, weights in initial_weights(seed).items():
         classifiers[position].set_weights(weights)
     keras.utils.set_random_seed(seed)  # the order of the batches

@@ -53,7 +53,7 @@ from sklearn.pipeline import make_pipeline
 import course_utils
 from course_utils import stats
 from course_utils.text_models import build_lstm_classifier, build_text_classifier
-from course_utils.training import EpochLog, predict_in_batches  # direct calls in batches: no predict() traced per model
+from course_utils.training import EpochLog, predict_in_batches, remember_start  # direct calls in batches: no predict() traced per model
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
 from course_utils.display import format_table
@@ -372,16 +372,12 @@ runs, keras_models = {name: [] for name in builders}, {}
 total_runs = sum(len(LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS) for name in builders)
 for name, build in builders.items():
     model = build()  # compiled once: later seeds reuse its traced training step (seconds per model on a CPU)
-    model.optimizer.build(model.trainable_variables)
-    fresh_optimizer = [v.numpy() for v in model.optimizer.variables]  # step 0, Adam's moments at zero
+    restart = remember_start(model)
     for seed in LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS:
-        keras.utils.set_random_seed(seed)  # this seed's initial weights, dropout masks and order of batches
-        fresh = build()
-        assert len(fresh.variables) == len(model.variables)
-        for variable, value in zip(model.variables, fresh.variables):  # the weights and the dropout layers' seed states:
-            variable.assign(value)  # each run's dropout depends on its seed only, not on what ran before
-        for variable, value in zip(model.optimizer.variables, fresh_optimizer):
-            variable.assign(value)
+        keras.utils.set_random_seed(seed)
+        initial_weights = build().get_weights()  # this seed's initial weights
+        restart(seed)  # step 0 of Adam, this seed's dropout masks and order of batches: a run depends on its seed alone
+        model.set_weights(initial_weights)
         runs[name].append(train(name, model, seed, sum(map(len, runs.values())) + 1, total_runs))
         if seed == SEEDS[0]:
             first_seed_weights = model.get_weights()
@@ -548,8 +544,8 @@ assert spread < 0.08 and overfit > 0.05
 # gaps and McNemar p-values above; asserted below), and the mean gap is more than
 # twice its standard error over the seeds (asserted below): a real effect, not noise. The
 # claim is about the mean: other seeds can give a single run where masking comes out ahead.
-# (Each run's dropout masks come from its seed alone: the training loop resets the dropout
-# layers' random state with the weights, so the numbers do not depend on the cells above.) Masking is still the
+# (Each run's dropout masks come from its seed alone: `remember_start`'s `restart(seed)` resets the
+# dropout layers' random state from the seed, so the numbers do not depend on the cells above.) Masking is still the
 # correct thing to do (the same review then gets the same answer however much padding its
 # batch has, notebook 02); what the seeds show is a difference in *training*, visible in the
 # curves and measured below: the masked model fits the training reviews much faster, and its

@@ -447,8 +447,7 @@ def scratch_accuracy(idx: np.ndarray, seed: int) -> float:
     if seed not in initial_weights:
         keras.utils.set_random_seed(seed)
         initial_weights[seed] = build_text_classifier(maxlen=MAXLEN, vocab_size=SCRATCH_VOCAB, mask_zero=True).get_weights()
-    keras.utils.set_random_seed(seed)  # the same dropout and shuffling at every size of a draw
-    restart_scratch()
+    restart_scratch(seed)  # Adam at step 0, and the same dropout masks and shuffling at every size of a draw
     scratch_model.set_weights(initial_weights[seed])
     scratch_model.fit(pool_ids[idx], y_pool[idx], epochs=SCRATCH_EPOCHS, batch_size=32, verbose=0)
     probabilities = keras.ops.convert_to_numpy(scratch_model(test_ids, training=False))  # a direct call: no predict() set-up
@@ -507,8 +506,7 @@ FT_LENGTH = max(bert.tokenize(x_pool_text[idx], tokenizer)["token_ids"].shape[1]
 
 
 def fine_tune_accuracy(idx: np.ndarray, seed: int) -> tuple[float, float]:
-    keras.utils.set_random_seed(seed)
-    restart_fine_tuning()  # one model compiled once: its training step is traced only once
+    restart_fine_tuning(seed)  # one model compiled once (its training step is traced once); this draw's dropout masks
     probe = frozen_probe(idx)  # linear probe first: w.x + b is the log-odds of "positive"
     head.set_weights([np.stack([np.zeros(384), probe.coef_[0]], axis=1).astype("float32"),
                       np.array([0.0, probe.intercept_[0]], dtype="float32")])

@@ -506,7 +506,7 @@ course_utils.record("vit_tokens_relative_change_after_shift", moved);
 # `COURSE_PROFILE=full` goes to 55,000 (the other 5,000 of the 60,000 are the validation
 # set there). The test accuracy is measured on 2,000 test images (all 10,000 with
 # `COURSE_PROFILE=full`). To avoid tracing a new training step for every run (seconds each
-# on a CPU), each model is compiled once and restarted from the same initial weights before
+# on a CPU), each model is compiled once and restarted from the same initial weights (and dropout state) before
 # every run (`course_utils.vision.remember_start`).
 
 # %%

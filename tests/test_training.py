@@ -1,4 +1,4 @@
-"""course_utils.training.EpochLog: the one epoch-logging callback of the course."""
+"""course_utils.training: the epoch-logging callback and the restart of a compiled model."""
 
 from __future__ import annotations
 
@@ -67,3 +67,64 @@ def test_epoch_log_outside_a_notebook_prefixes_the_index(capsys):
         np.zeros((4, 3)), np.zeros(4), epochs=1, verbose=0, callbacks=[EpochLog("tiny", index=1, total=2)]
     )
     assert capsys.readouterr().out.startswith("[1/2] tiny  epoch 1/1  ")
+
+
+def _dropout_model():
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(64, 6)).astype("float32"), rng.integers(0, 2, 64)
+
+
+def _train(model, seed=0):
+    x, y = _data()
+    keras.utils.set_random_seed(seed)  # the same batch order in every call
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_restart_gives_the_same_run_whatever_ran_before():
+    """A restarted run repeats the first run exactly: weights, Adam and the dropout masks come back."""
+    from course_utils.training import remember_start
+
+    keras.utils.set_random_seed(1)
+    model = _dropout_model()
+    restart = remember_start(model)
+    first = _train(model)
+    restart()
+    model(_data()[0], training=True)  # something else draws dropout masks in between
+    restart()
+    again = _train(model)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+
+
+def test_restart_with_a_seed_draws_that_seeds_dropout_masks():
+    """restart(seed): the run depends on the seed alone; another seed gives other masks, same weights."""
+    from course_utils.training import remember_start
+
+    keras.utils.set_random_seed(1)
+    model = _dropout_model()
+    restart = remember_start(model)
+    start = [w.copy() for w in model.get_weights()]
+    runs = {}
+    for seed in (5, 6, 5):
+        restart(seed)
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+        x, _ = _data()
+        masks = keras.ops.convert_to_numpy(model.layers[1](model.layers[0](x), training=True))
+        runs.setdefault(seed, []).append(masks)
+    assert np.array_equal(
+        runs[5][0], runs[5][1]
+    )  # the same seed, the same masks, though seed 6 ran in between
+    assert not np.array_equal(runs[5][0], runs[6][0])
