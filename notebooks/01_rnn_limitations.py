@@ -140,9 +140,11 @@ assert loop_vs_keras < 1e-5
 # Each step is timed on two clocks: the **wall time** you wait for, and the **CPU time**
 # (`time.process_time`), the processor time all threads of the process used: the work.
 # Which model answers sooner is a wall-time question; how the work grows with $T$ is a
-# CPU-time one. The difference matters on a busy machine, and on hosted notebook servers
-# (JupyterHub, Binder) that cap each user at a CPU quota: a long step that uses up its share
-# of a 100-ms period sits idle until the next one, which inflates its wall time, not its CPU time.
+# CPU-time one. The difference matters on a busy machine, and on notebook servers that cap
+# each user's CPU (a JupyterHub `cpu_limit`, a Kubernetes CPU limit): Linux enforces such a
+# cap as a quota of CPU time per 100-ms period (CFS bandwidth control), and a long step that
+# uses up its quota sits idle until the next period, which inflates its wall time, not its
+# CPU time.
 
 # %%
 FEATURES, BATCH = 64, 8
@@ -548,5 +550,8 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {results[
 # - Keras [`SimpleRNN`](https://keras.io/api/layers/recurrent_layers/simple_rnn/),
 #   [`LSTM`](https://keras.io/api/layers/recurrent_layers/lstm/) (`unit_forget_bias`, orthogonal
 #   `recurrent_initializer`), [`MultiHeadAttention`](https://keras.io/api/layers/attention_layers/multi_head_attention/).
+# - CPU caps: Linux [CFS bandwidth control](https://docs.kernel.org/scheduler/sched-bwc.html)
+#   (quota per period, 100 ms by default); Kubernetes [CPU limits](https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/)
+#   are enforced by it; JupyterHub's [`Spawner.cpu_limit`](https://jupyterhub.readthedocs.io/en/stable/reference/api/spawner.html).
 # - The GPU timings quoted in section 2 were measured for this course on an NVIDIA H200 (Keras
 #   3.15.1, PyTorch backend, cuDNN LSTM); they are not re-measured when this notebook runs.

@@ -895,11 +895,13 @@ course_utils.record("example_review_max_weight_relative_to_uniform", relative.ma
 #   `tracemalloc` (which sees every NumPy allocation): the attention weights against the
 #   LSTM's hidden states.
 #
-# Why two clocks? Many hosted notebook servers (JupyterHub, Binder) limit each user's CPU by
-# a quota, say 0.67 CPU per 100-ms period: a run that uses up its share waits, not working,
-# for the next period. Long runs are then slowed down more than short ones, which bends the
-# wall-time curve upwards; CPU time does not count the waiting. So the growth exponents (how
-# the work grows with `T`) are fitted on CPU time, and "which one answers sooner" on wall time.
+# Why two clocks (as in notebook 01)? On a busy machine, or on a notebook server that caps
+# each user's CPU with a quota of CPU time per 100-ms period (Linux's CFS bandwidth control,
+# behind JupyterHub and Kubernetes CPU limits), a long run that uses up its quota waits, not
+# working, for the next period: long runs slow down more than short ones, which bends the
+# wall-time curve upwards, while CPU time does not count the waiting. So the growth exponents
+# (how the work grows with `T`) are fitted on CPU time, and "which one answers sooner" on
+# wall time.
 
 # %%
 lengths_T = [128, 256, 512, 1024, 2048, 4096]
@@ -1097,4 +1099,7 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
 #   PyTorch [`nn.MultiheadAttention`](https://pytorch.org/docs/stable/generated/torch.nn.MultiheadAttention.html) (its opposite mask convention).
 # - scikit-learn [`TfidfVectorizer`](https://scikit-learn.org/stable/modules/generated/sklearn.feature_extraction.text.TfidfVectorizer.html),
 #   [`TruncatedSVD`](https://scikit-learn.org/stable/modules/generated/sklearn.decomposition.TruncatedSVD.html);
-#   Python [`tracemalloc`](https://docs.python.org/3/library/tracemalloc.html), [`timeit`](https://docs.python.org/3/library/timeit.html) (best of several runs).
+#   Python [`tracemalloc`](https://docs.python.org/3/library/tracemalloc.html), [`timeit`](https://docs.python.org/3/library/timeit.html) (best of several runs),
+#   [`time.process_time`](https://docs.python.org/3/library/time.html#time.process_time) (CPU time of all the process's threads).
+# - Linux [CFS bandwidth control](https://docs.kernel.org/scheduler/sched-bwc.html) (CPU quota per period, 100 ms by default),
+#   which enforces Kubernetes [CPU limits](https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/).
