@@ -895,13 +895,13 @@ course_utils.record("example_review_max_weight_relative_to_uniform", relative.ma
 #   `tracemalloc` (which sees every NumPy allocation): the attention weights against the
 #   LSTM's hidden states.
 #
-# Why two clocks (as in notebook 01)? On a busy machine, or on a notebook server that caps
-# each user's CPU with a quota of CPU time per 100-ms period (Linux's CFS bandwidth control,
-# behind JupyterHub and Kubernetes CPU limits), a long run that uses up its quota waits, not
-# working, for the next period: long runs slow down more than short ones, which bends the
-# wall-time curve upwards, while CPU time does not count the waiting. So the growth exponents
-# (how the work grows with `T`) are fitted on CPU time, and "which one answers sooner" on
-# wall time.
+# Why two clocks (as in notebook 01)? On a busy machine a run waits while other programs use
+# the CPU. On a notebook server that caps each user's CPU with a quota of CPU time per 100-ms
+# period (Linux's CFS bandwidth control, behind JupyterHub and Kubernetes CPU limits), a long
+# run that uses up its quota waits, not working, for the next period: long runs slow down
+# more than short ones, which bends the wall-time curve upwards. CPU time counts neither wait.
+# So the growth exponents (how the work grows with `T`) are fitted on CPU time, and "which
+# one answers sooner" on wall time.
 
 # %%
 lengths_T = [128, 256, 512, 1024, 2048, 4096]
@@ -1028,10 +1028,9 @@ course_utils.record("attention_faster_than_lstm_at_T", faster);
 # this CPU attention's forward pass was faster than the LSTM's over most or all of the range
 # (the list above says where in your run): it is a few large matrix products that use every
 # core, while the LSTM runs `T` small steps one after the other, which no number of cores can
-# shorten. (Notebook
-# 01's full *training* steps, batch 8, with projections and a feed-forward layer, crossed over
-# at a shorter length: the backward pass also goes through the `T × T` weights, and a batch
-# of 8 gives each of the LSTM's small steps more work.)
+# shorten. (Notebook 01's full *training* steps, batch 8, with projections and a feed-forward
+# layer, crossed over at a shorter length: the backward pass also goes through the `T × T`
+# weights, and a batch of 8 gives each of the LSTM's small steps more work.)
 #
 # Does a GPU change the picture? Not automatically; we cannot measure one here, so we quote
 # a measurement made for this course on an NVIDIA H200 (Keras 3.15.1 on its PyTorch
