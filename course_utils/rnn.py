@@ -3,7 +3,8 @@
 Three small, reusable experiments, each a function the notebook calls and plots:
 
 - :func:`training_step_times`: median wall time of one forward + backward pass of each model
-  on a batch of sequences of a given length (speed against sequence length).
+  on a batch of sequences of a given length, and :func:`best_training_step_times`, the
+  fastest wall and CPU times over several lengths (speed against sequence length).
 - :func:`gradient_norm_by_distance`: how strongly the last output depends on the input
   ``d`` steps back, ``||d y_T / d x_{T-d}||`` (vanishing gradients), and
   :func:`decay_per_step`, the factor by which it shrinks per step.
@@ -114,14 +115,21 @@ def best_training_step_times(
     passes: int = 3,
     repeats: int = 2,
     seed: int = 0,
-) -> dict[str, list[float]]:
-    """Fastest seconds of one training step of each model at each length: ``{name: [s per length]}``.
+) -> dict[str, dict[str, list[float]]]:
+    """Fastest seconds of one training step of each model at each length, on two clocks:
+    ``{"wall": {name: [s per length]}, "cpu": {name: [s per length]}}``.
 
-    Robust to load from other programs on a shared machine: every model is compiled and
-    warmed up at every length first; then ``passes`` rounds go through all the lengths,
-    ``repeats`` steps per model at each, the models taking turns, and the fastest step
-    counts (the one least disturbed; the advice of Python's ``timeit``). Interleaving the
-    lengths spreads a burst of load over all of them instead of spoiling one.
+    ``wall`` is the time one waits for (``time.perf_counter``); ``cpu`` the processor time
+    all threads of this process used meanwhile (``time.process_time``): the work, which
+    time spent waiting for the CPU (other programs' load, a CPU quota) does not inflate.
+
+    Robust to load from other programs on a shared machine: every model is compiled once
+    for any length (a ``tf.function`` whose input signature leaves the length open: tracing
+    one graph per length made TensorFlow warn about "retracing") and warmed up at every
+    length first; then ``passes`` rounds go through all the lengths, ``repeats`` steps per
+    model at each, the models taking turns, and the fastest step counts, for each clock
+    separately (the one least disturbed; the advice of Python's ``timeit``). Interleaving
+    the lengths spreads a burst of load over all of them instead of spoiling one.
     """
     import tensorflow as tf
 
@@ -129,31 +137,32 @@ def best_training_step_times(
         length: tf.random.stateless_normal((batch_size, length, dim), seed=(seed, length))
         for length in lengths
     }
-    steps = {name: _compiled_step(model) for name, model in models.items()}
+    any_length = tf.TensorSpec((batch_size, None, dim), tf.float32)
+    steps = {name: _compiled_step(model, input_signature=[any_length]) for name, model in models.items()}
     for step in steps.values():
         for x in inputs.values():
-            _block(step(x))  # trace + compile for this length
-    best = {name: [float("inf")] * len(lengths) for name in models}
+            _block(step(x))  # warm-up (the first call traces and compiles)
+    best = {clock: {name: [float("inf")] * len(lengths) for name in models} for clock in ("wall", "cpu")}
     for _ in range(passes):
         for i, length in enumerate(lengths):
             for _ in range(repeats):
-                for name, step in steps.items():
-                    start = time.perf_counter()
-                    _block(step(inputs[length]))
-                    best[name][i] = min(best[name][i], time.perf_counter() - start)
+                for name in models:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    _block(steps[name](inputs[length]))
+                    best["wall"][name][i] = min(best["wall"][name][i], time.perf_counter() - wall)
+                    best["cpu"][name][i] = min(best["cpu"][name][i], time.process_time() - cpu)
     return best
 
 
-def _compiled_step(model: keras.Model):
+def _compiled_step(model: keras.Model, input_signature: list | None = None):
     import tensorflow as tf
 
-    @tf.function
     def step(inputs):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(model(inputs, training=True)))
         return tape.gradient(loss, model.trainable_variables)
 
-    return step
+    return tf.function(step, input_signature=input_signature)
 
 
 def _block(tensors) -> None:

@@ -133,8 +133,18 @@ assert loop_vs_keras < 1e-5
 # times as much, and the extra part grows like $T^2$; but every position is computed at
 # once, while the LSTM's work cannot be spread over processors. Which one is faster on
 # *this* machine depends on how much parallel hardware there is. Each time is the fastest
-# of several steps, taken in passes through all the lengths (the first, compiling call is
-# not timed), so that load from other programs on the machine cannot spoil one length.
+# of several steps, taken in passes through all the lengths (each model's step is compiled
+# once for every length; a first, untimed call at each length warms up), so that load from
+# other programs on the machine cannot spoil one length.
+#
+# Each step is timed on two clocks: the **wall time** you wait for, and the **CPU time**
+# (`time.process_time`), the processor time all threads of the process used: the work.
+# Which model answers sooner is a wall-time question; how the work grows with $T$ is a
+# CPU-time one. The difference matters on a busy machine, and on notebook servers that cap
+# each user's CPU (a JupyterHub `cpu_limit`, a Kubernetes CPU limit): Linux enforces such a
+# cap as a quota of CPU time per 100-ms period (CFS bandwidth control), and a long step that
+# uses up its quota sits idle until the next period, which inflates its wall time, not its
+# CPU time.
 
 # %%
 FEATURES, BATCH = 64, 8
@@ -147,9 +157,11 @@ print(f"parameters: LSTM {lstm_model.count_params():,}, self-attention block {at
 
 speed_start = time.perf_counter()
 seconds = best_training_step_times({"LSTM": lstm_model, "attention": attention_model}, speed_lengths, BATCH, FEATURES, passes=passes)
-step_ms = {name: [1000 * s for s in values] for name, values in seconds.items()}
+step_ms = {name: [1000 * s for s in values] for name, values in seconds["wall"].items()}  # what you wait for
+cpu_ms = {name: [1000 * s for s in values] for name, values in seconds["cpu"].items()}  # the work, all threads
 for i, length in enumerate(speed_lengths):
-    print(f"T = {length:5d}: LSTM {step_ms['LSTM'][i]:8.1f} ms   attention {step_ms['attention'][i]:8.1f} ms")
+    print(f"T = {length:5d}: LSTM {step_ms['LSTM'][i]:8.1f} ms (CPU {cpu_ms['LSTM'][i]:7.1f})   "
+          f"attention {step_ms['attention'][i]:8.1f} ms (CPU {cpu_ms['attention'][i]:7.1f})")
 print(f"({time.perf_counter() - speed_start:.0f} s for the speed measurements)")
 
 def forward_multiply_adds(length: int, d: int = FEATURES) -> dict[str, int]:
@@ -157,7 +169,8 @@ def forward_multiply_adds(length: int, d: int = FEATURES) -> dict[str, int]:
     return {"LSTM": 8 * length * d**2, "attention": 8 * length * d**2 + 2 * length**2 * d}
 
 
-speed = pd.DataFrame({"T": speed_lengths, "LSTM ms": step_ms["LSTM"], "attention ms": step_ms["attention"]})
+speed = pd.DataFrame({"T": speed_lengths, "LSTM ms": step_ms["LSTM"], "attention ms": step_ms["attention"],
+                      "LSTM CPU ms": cpu_ms["LSTM"], "attention CPU ms": cpu_ms["attention"]})
 speed["LSTM sequential steps"] = 2 * speed["T"]  # forward + backward through time
 speed["attention / LSTM multiply-adds"] = [forward_multiply_adds(T)["attention"] / forward_multiply_adds(T)["LSTM"] for T in speed_lengths]
 speed["faster"] = np.where(speed["LSTM ms"] < speed["attention ms"], "LSTM", "attention")
@@ -188,14 +201,17 @@ plt.tight_layout(); plt.show()
 #
 # - The **LSTM** does $2T$ tiny steps one after the other (a batch of 8 vectors times a
 #   64 × 256 matrix), far too small to keep even two cores busy: its time grows about in
-#   proportion to $T$ (the dotted reference line), as its operation count does.
+#   proportion to $T$ (the dotted reference line), as its operation count does. (If its
+#   longest steps bend upwards, the machine was busy or capped: compare the CPU times in the
+#   table above.)
 # - **Attention** does all positions at once: at short and medium lengths it is as fast as
 #   the LSTM or faster, although it does more arithmetic, because its few large matrix
 #   products use the hardware well. But its $2 T^2 d$ term grows like $T^2$, so its curve
 #   bends upwards once $T$ is several times $d$.
-# - The growth exponents printed below the figure compare both with the operation counts
-#   of the table: the LSTM's time grows about like its count ($T^1$); attention's grows at
-#   least as fast as its count predicts over the same lengths, and often faster: the
+# - The growth exponents printed below the figure, fitted on CPU time (the work; see above),
+#   compare both with the operation counts of the table: the LSTM's grows about like its
+#   count ($T^1$); attention's grows at least as fast as its count predicts over the same
+#   lengths, and often faster: the
 #   $T \times T$ matrices (4 MiB per head and sequence at $T$ = 1,024 in float32, 16 MiB at
 #   2,048; 16 of them per batch here, and the backward pass needs them again) must travel
 #   to and from main memory, which costs time that a count of multiply-adds does not see.
@@ -234,22 +250,24 @@ def fitted_exponent(values: list[float], lengths: list[int] = speed_lengths, poi
     return float(np.polyfit(np.log(lengths[-points:]), np.log(values[-points:]), 1)[0])
 
 
-growth = {name: fitted_exponent(step_ms[name]) for name in step_ms}
-predicted_growth = {name: fitted_exponent([forward_multiply_adds(T)[name] for T in speed_lengths]) for name in step_ms}
-print("crossings (T where the faster model changes):", [round(c) for c in crossings] or "none in the measured range")
-print(f"growth exponents over T = {speed_lengths[-3]} .. {speed_lengths[-1]}: measured LSTM {growth['LSTM']:.2f}, attention {growth['attention']:.2f}; "
+growth = {name: fitted_exponent(cpu_ms[name]) for name in cpu_ms}  # how the work grows: CPU time
+predicted_growth = {name: fitted_exponent([forward_multiply_adds(T)[name] for T in speed_lengths]) for name in cpu_ms}
+print("crossings (T where the faster model changes, wall time):", [round(c) for c in crossings] or "none in the measured range")
+print(f"growth exponents over T = {speed_lengths[-3]} .. {speed_lengths[-1]}: measured (CPU time) LSTM {growth['LSTM']:.2f}, attention {growth['attention']:.2f}; "
       f"predicted by the multiply-adds LSTM {predicted_growth['LSTM']:.2f}, attention {predicted_growth['attention']:.2f}")
 
 # %%
 course_utils.record("speed_lengths", speed_lengths)
 course_utils.record("lstm_step_ms", step_ms["LSTM"])
 course_utils.record("attention_step_ms", step_ms["attention"])
+course_utils.record("lstm_step_cpu_ms", cpu_ms["LSTM"])
+course_utils.record("attention_step_cpu_ms", cpu_ms["attention"])
 course_utils.record("speed_params", {"LSTM": lstm_model.count_params(), "attention": attention_model.count_params()})
 course_utils.record("crossover_lengths", crossings)
 course_utils.record("faster_at_longest", speed["faster"].iloc[-1])
-course_utils.record("time_growth_exponent_longest", growth)
+course_utils.record("cpu_time_growth_exponent_longest", growth)
 course_utils.record("time_growth_exponent_predicted", predicted_growth)
-# The text: the LSTM's time grows about in proportion to T, as its operation count does;
+# The text: the LSTM's work (CPU time) grows about in proportion to T, as its operation count does;
 # attention's grows faster, at least as fast as its operation count predicts (faster when
 # memory traffic for the T x T matrices adds to the arithmetic).
 assert 0.7 <= growth["LSTM"] <= 1.4, growth
@@ -503,7 +521,7 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {results[
 * The RNN recurrence in NumPy equals keras.layers.SimpleRNN (max abs difference {results['rnn_loop_vs_keras_max_abs_diff']:.1e}).
 * Training step, batch {BATCH}, LSTM ({results['speed_params']['LSTM']:,} parameters) vs self-attention block ({results['speed_params']['attention']:,}):
   T = {lengths[0]}: {results['lstm_step_ms'][0]:.1f} ms vs {results['attention_step_ms'][0]:.1f} ms;  T = {lengths[-1]}: {results['lstm_step_ms'][-1]:.1f} ms vs {results['attention_step_ms'][-1]:.1f} ms.
-  The curves {crossing_text}; faster at T = {lengths[-1]}: {results['faster_at_longest']}; growth over the 3 longest lengths: LSTM ∝ T^{results['time_growth_exponent_longest']['LSTM']:.2f}, attention ∝ T^{results['time_growth_exponent_longest']['attention']:.2f}
+  The curves {crossing_text}; faster at T = {lengths[-1]}: {results['faster_at_longest']}; CPU-time growth over the 3 longest lengths: LSTM ∝ T^{results['cpu_time_growth_exponent_longest']['LSTM']:.2f}, attention ∝ T^{results['cpu_time_growth_exponent_longest']['attention']:.2f}
   (the multiply-add counts predict T^{results['time_growth_exponent_predicted']['LSTM']:.2f} and T^{results['time_growth_exponent_predicted']['attention']:.2f}).
   The LSTM needs 2T sequential steps, attention a fixed few; attention does more arithmetic at every length.
 * Gradient of the last output w.r.t. the input d steps back, at initialisation: x{results['grad_decay_per_step']['SimpleRNN']:.3f} per step (SimpleRNN),
@@ -532,5 +550,8 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {results[
 # - Keras [`SimpleRNN`](https://keras.io/api/layers/recurrent_layers/simple_rnn/),
 #   [`LSTM`](https://keras.io/api/layers/recurrent_layers/lstm/) (`unit_forget_bias`, orthogonal
 #   `recurrent_initializer`), [`MultiHeadAttention`](https://keras.io/api/layers/attention_layers/multi_head_attention/).
+# - CPU caps: Linux [CFS bandwidth control](https://docs.kernel.org/scheduler/sched-bwc.html)
+#   (quota per period, 100 ms by default); Kubernetes [CPU limits](https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/)
+#   are enforced by it; JupyterHub's [`Spawner.cpu_limit`](https://jupyterhub.readthedocs.io/en/stable/reference/api/spawner.html).
 # - The GPU timings quoted in section 2 were measured for this course on an NVIDIA H200 (Keras
 #   3.15.1, PyTorch backend, cuDNN LSTM); they are not re-measured when this notebook runs.

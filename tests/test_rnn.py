@@ -110,5 +110,28 @@ def test_best_training_step_times_gives_one_time_per_length():
         "attention": self_attention_block(4, num_heads=2, ff_dim=8),
     }
     times = best_training_step_times(models, [4, 8], batch_size=2, dim=4, passes=2, repeats=1)
-    assert set(times) == {"lstm", "attention"}
-    assert all(len(v) == 2 and all(0 < t < 60 for t in v) for v in times.values())
+    assert set(times) == {"wall", "cpu"}
+    for clock in times.values():
+        assert set(clock) == {"lstm", "attention"}
+        assert all(len(v) == 2 and all(0 < t < 60 for t in v) for v in clock.values())
+
+
+def test_best_training_step_times_traces_one_graph_for_all_lengths():
+    """One graph per length made TensorFlow warn "5 out of the last 5 calls ... triggered
+    tf.function retracing" in notebook 01 (it counts traces per Python function, so one
+    tf.function per length warned too). A layer's Python code runs once per trace: count it."""
+    from course_utils.rnn import best_training_step_times
+
+    class CountTraces(keras.layers.Layer):
+        traces = 0
+
+        def call(self, x):
+            CountTraces.traces += 1
+            return x
+
+    model = keras.Sequential(
+        [keras.Input((None, 4)), CountTraces(), keras.layers.LSTM(4, return_sequences=True)]
+    )
+    CountTraces.traces = 0  # building the model called it symbolically
+    best_training_step_times({"lstm": model}, [2, 3, 4, 5, 6, 7], batch_size=2, dim=4, passes=1, repeats=1)
+    assert CountTraces.traces == 1
