@@ -316,10 +316,10 @@ display(Code(inspect.getsource(CourseTransformerBlock.call), language="python"))
 display(Code(inspect.getsource(build_text_classifier), language="python"))
 
 # %% [markdown]
-# Every model trains for the same number of epochs with Adam on the same split, keeping the
-# weights of its best validation epoch (`EarlyStopping(restore_best_weights=True)`); one
-# line per model. We also time every training step (one batch: forward pass, gradients,
-# update). The baselines:
+# Every model we train (the BiLSTM only with `COURSE_PROFILE=full`, see below) trains for the
+# same number of epochs with Adam on the same split, keeping the weights of its best
+# validation epoch (`EarlyStopping(restore_best_weights=True)`); one progress line per run. We
+# also time every training step (one batch: forward pass, gradients, update). The baselines:
 #
 # * **TF-IDF + logistic regression** (scikit-learn): word and word-pair counts, weighted, and
 #   a linear classifier: the classic strong baseline for sentiment;
@@ -328,8 +328,9 @@ display(Code(inspect.getsource(build_text_classifier), language="python"))
 #   needs the previous step's state), where attention processes all positions at once. In the
 #   default profile it is **timed, not trained**: `TIMED_STEPS` training steps from its
 #   initial weights give its median step time, and an epoch's time is that times the steps in
-#   an epoch. Comparing its accuracy fairly would need several seeds like the other models,
-#   at the highest cost per epoch of all; `COURSE_PROFILE=full` trains it, with one seed;
+#   an epoch. Comparing its accuracy fairly would need several seeds like the other models;
+#   to keep the default run within its time budget, only `COURSE_PROFILE=full` trains it
+#   (with one seed);
 # * **bag of embeddings**: the same embeddings averaged, no attention and no positions: what
 #   is the attention block adding?
 #
