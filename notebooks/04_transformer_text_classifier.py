@@ -28,8 +28,9 @@
 #    (skip connections and LayerNormalization): what they do, measured.
 # 3. **Exercise**: write the `TransformerBlock` class.
 # 4. Training, and in the same run on the same split: a TF-IDF + logistic-regression
-#    baseline, a bidirectional LSTM, and a model without attention. A table of accuracy,
-#    parameters and seconds per epoch, and learning curves.
+#    baseline and a model without attention; a bidirectional LSTM, timed (trained too with
+#    `COURSE_PROFILE=full`). A table of accuracy, parameters and training time, and learning
+#    curves.
 # 5. The trained model's attention on real test reviews; misclassified reviews and a short,
 #    measured error analysis.
 # 6. `.keras` save and load with identical predictions.
@@ -106,7 +107,7 @@ course_utils.record("majority_class_test_accuracy", majority_accuracy);
 
 # %%
 VOCAB = 20000
-MAXLEN = course_utils.pick(default=64, full=200)
+MAXLEN = course_utils.pick(default=56, full=200)  # default: the longest training snippet (printed below), rounded up to a multiple of 8
 EPOCHS = course_utils.pick(default=3, full=3)
 BATCH = 64
 
@@ -315,14 +316,21 @@ display(Code(inspect.getsource(CourseTransformerBlock.call), language="python"))
 display(Code(inspect.getsource(build_text_classifier), language="python"))
 
 # %% [markdown]
-# Every model trains for the same number of epochs with Adam on the same split, keeping the
-# weights of its best validation epoch (`EarlyStopping(restore_best_weights=True)`); one
-# line per epoch. The baselines:
+# Every model we train (the BiLSTM only with `COURSE_PROFILE=full`, see below) trains for the
+# same number of epochs with Adam on the same split, keeping the weights of its best
+# validation epoch (`EarlyStopping(restore_best_weights=True)`); one progress line per run. We
+# also time every training step (one batch: forward pass, gradients, update). The baselines:
 #
 # * **TF-IDF + logistic regression** (scikit-learn): word and word-pair counts, weighted, and
 #   a linear classifier: the classic strong baseline for sentiment;
 # * **BiLSTM(32)**: an LSTM reading the review in both directions, the same embedding size
-#   and head, padding masked;
+#   and head, padding masked. An LSTM reads a review one token after the other (each step
+#   needs the previous step's state), where attention processes all positions at once. In the
+#   default profile it is **timed, not trained**: `TIMED_STEPS` training steps from its
+#   initial weights give its median step time, and an epoch's time is that times the steps in
+#   an epoch. Comparing its accuracy fairly would need several seeds like the other models;
+#   to keep the default run within its time budget, only `COURSE_PROFILE=full` trains it
+#   (with one seed);
 # * **bag of embeddings**: the same embeddings averaged, no attention and no positions: what
 #   is the attention block adding?
 #
@@ -343,17 +351,42 @@ def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
     return model
 
 
+class StepTimer(keras.callbacks.Callback):
+    """The seconds of every training step (one batch: forward pass, gradients, update)."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
 def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> dict:
     """Fit on the training set, keep the best validation epoch, score every test review once."""
-    log = EpochLog(f"{name}, seed {seed}", index=index, total=total)  # one progress line per run
+    log, steps = EpochLog(f"{name}, seed {seed}", index=index, total=total), StepTimer()  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
-                        validation_batch_size=len(x_val), verbose=0, callbacks=[log, best])  # validation: one batch per epoch
+                        validation_batch_size=len(x_val), verbose=0, callbacks=[log, steps, best])  # validation: one batch per epoch
     probabilities = predict_in_batches(model, x_test, batch_size=len(x_test))  # one call: the BiLSTM's steps run once, not per batch
     correct = probabilities.argmax(axis=-1) == y_test  # per review: the input of the paired tests
     return dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, probabilities=probabilities,
-                seconds_per_epoch=float(np.median(log.seconds)),
+                seconds_per_epoch=float(np.median(log.seconds)), seconds_per_step=float(np.median(steps.seconds)),
                 best_epoch=int(np.argmax(history.history["val_accuracy"])) + 1, history=history.history,
+                parameters=model.count_params())
+
+
+def time_steps(name: str, model: keras.Model, seed: int, index: int, total: int) -> dict:
+    """Time TIMED_STEPS training steps (no validation, no test: no accuracy); an epoch's time is the median step's times
+    the steps in an epoch. The median leaves out the first step, which also traces the training function."""
+    steps = StepTimer()
+    model.fit(x_train, y_train, epochs=1, steps_per_epoch=TIMED_STEPS, batch_size=BATCH, verbose=0,
+              callbacks=[EpochLog(f"{name}, seed {seed}: {TIMED_STEPS} steps, timed only", index=index, total=total), steps])
+    step = float(np.median(steps.seconds))
+    return dict(seed=seed, test_accuracy=np.nan, correct=None, probabilities=None, seconds_per_step=step,
+                seconds_per_epoch=step * int(np.ceil(len(x_train) / BATCH)), best_epoch=None, history=None,
                 parameters=model.count_params())
 
 
@@ -364,8 +397,11 @@ builders = {
     "BiLSTM(32)": lambda: build_lstm_classifier(MAXLEN, VOCAB, embed_dim=32, units=32),
 }
 SEEDS = course_utils.pick(default=[42, 43, 44], full=[42, 43, 44, 45, 46])
-LSTM_SEEDS = SEEDS[:1]  # the BiLSTM costs as much as the other three together: one seed (see the text)
-print(f"{len(SEEDS)} seeds ({SEEDS}) for the Transformers and the bag of embeddings, {len(LSTM_SEEDS)} for the BiLSTM")
+LSTM_SEEDS = SEEDS[:1]  # the BiLSTM: one seed (see the text)
+TIMED_STEPS = course_utils.pick(default=40, full=None)  # default profile: the BiLSTM is timed over 40 steps, not trained
+lstm_fit = train if TIMED_STEPS is None else time_steps
+print(f"{len(SEEDS)} seeds ({SEEDS}) for the Transformers and the bag of embeddings, {len(LSTM_SEEDS)} for the BiLSTM "
+      + ("(trained)" if TIMED_STEPS is None else f"({TIMED_STEPS} training steps, timed only)"))
 
 # %%
 runs, keras_models = {name: [] for name in builders}, {}
@@ -378,7 +414,8 @@ for name, build in builders.items():
         initial_weights = build().get_weights()  # this seed's initial weights
         restart(seed)  # step 0 of Adam, this seed's dropout masks and order of batches: a run depends on its seed alone
         model.set_weights(initial_weights)
-        runs[name].append(train(name, model, seed, sum(map(len, runs.values())) + 1, total_runs))
+        fit = lstm_fit if name == "BiLSTM(32)" else train
+        runs[name].append(fit(name, model, seed, sum(map(len, runs.values())) + 1, total_runs))
         if seed == SEEDS[0]:
             first_seed_weights = model.get_weights()
     model.set_weights(first_seed_weights)  # sections 5-6 study the first seed's trained model
@@ -396,21 +433,25 @@ runs["TF-IDF 1-2 grams + logistic regression"] = [dict(
 
 # %% tags=["slide"]
 def summary_row(name: str, model_runs: list[dict]) -> dict:
-    accuracies = [run["test_accuracy"] for run in model_runs]
-    return dict(model=name, test_accuracy=float(np.mean(accuracies)),
+    accuracies = [run["test_accuracy"] for run in model_runs if run["correct"] is not None]  # none for a model only timed
+    return dict(model=name, test_accuracy=float(np.mean(accuracies)) if accuracies else np.nan,
                 sd_over_seeds=float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else np.nan, seeds=len(accuracies),
                 parameters=model_runs[0]["parameters"], seconds_per_epoch=float(np.median([r["seconds_per_epoch"] for r in model_runs])),
+                ms_per_step=1000 * float(np.median([r.get("seconds_per_step", np.nan) for r in model_runs])),
                 best_epochs=" ".join(str(r["best_epoch"]) for r in model_runs if r["best_epoch"]) or "-")
 
 
 table = pd.DataFrame([summary_row(name, model_runs) for name, model_runs in runs.items()]).set_index("model")
-table = table.sort_values("test_accuracy", ascending=False)
-display(format_table(table, formats={"test_accuracy": "{:.1%}", "sd_over_seeds": "{:.1%}", "seconds_per_epoch": "{:.1f}"}))
-print("test accuracy: mean over the seeds; sd over seeds: their standard deviation; seconds per epoch: median epoch time "
-      "on this machine (for TF-IDF + LR, the whole fit).")
+table = table.sort_values("test_accuracy", ascending=False)  # a model without an accuracy (only timed) comes last
+display(format_table(table, formats={"test_accuracy": "{:.1%}", "sd_over_seeds": "{:.1%}", "seconds_per_epoch": "{:.1f}",
+                                     "ms_per_step": "{:.1f}"}, names={"ms_per_step": "ms per training step"}))
+print("test accuracy: mean over the seeds (a dash: not trained, only timed); sd over seeds: their standard deviation; "
+      "seconds per epoch: median epoch time on this machine (for TF-IDF + LR, the whole fit; for a model only timed, its "
+      f"median training step times the {int(np.ceil(len(x_train) / BATCH))} steps of an epoch); ms per training step: the median step.")
 
+trained = {name: model_runs for name, model_runs in runs.items() if model_runs[0]["correct"] is not None}  # with test predictions
 transformer_accuracy = table.loc["Transformer (seed)", "test_accuracy"]
-for name, model_runs in runs.items():
+for name, model_runs in trained.items():
     for run in model_runs:
         assert run["test_accuracy"] > majority_accuracy + 0.05, f"{name} (seed {run['seed']}) should beat the majority class"
 assert min(r["test_accuracy"] for r in runs["Transformer (seed)"]) > majority_accuracy + 0.10, "the Transformer should clearly beat the majority class"
@@ -421,9 +462,9 @@ course_utils.record("seeds", SEEDS);
 # %% tags=["slide"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for i, name in enumerate(builders):
-    for k, run in enumerate(runs[name]):  # one line per seed
+    for k, run in enumerate(trained.get(name, [])):  # one line per seed
         epochs = np.arange(1, len(run["history"]["accuracy"]) + 1)
-        label = f"{name} (validation; {len(runs[name])} seed{'s' if len(runs[name]) > 1 else ''})" if k == 0 else None
+        label = f"{name} (validation; {len(trained[name])} seed{'s' if len(trained[name]) > 1 else ''})" if k == 0 else None
         axes[0].plot(epochs, run["history"]["val_accuracy"], "o-", color=f"C{i}", alpha=0.8, label=label)
         axes[0].plot(epochs, run["history"]["accuracy"], ":", color=f"C{i}", alpha=0.6)
         axes[1].plot(epochs, run["history"]["val_loss"], "o-", color=f"C{i}", alpha=0.8, label=name if k == 0 else None)
@@ -471,7 +512,7 @@ def paired_comparison(a: str, b: str) -> dict:
                 gap_sd=float(np.std(gaps, ddof=1)) if len(gaps) > 1 else np.nan, per_seed=per_seed)
 
 
-comparisons = {b: paired_comparison("Transformer (seed)", b) for b in runs if b != "Transformer (seed)"}
+comparisons = {b: paired_comparison("Transformer (seed)", b) for b in trained if b != "Transformer (seed)"}
 rows = []
 for b, c in comparisons.items():
     for row in c["per_seed"]:
@@ -510,7 +551,7 @@ seed_runs = runs["Transformer (seed)"]
 spread = table.test_accuracy.max() - table.test_accuracy.min()
 overfit = float(np.mean([r["history"]["accuracy"][-1] - r["history"]["val_accuracy"][-1] for r in seed_runs]))
 shared = float(np.mean([row["shared_errors"] for c in comparisons.values() for row in c["per_seed"]]))
-print(f"* all five models lie within {100 * spread:.1f} points of each other on average over the seeds "
+print(f"* all {len(trained)} models with a test accuracy lie within {100 * spread:.1f} points of each other on average over the seeds "
       f"({table.test_accuracy.min():.1%} .. {table.test_accuracy.max():.1%}), "
       f"{100 * (transformer_accuracy - majority_accuracy):.0f} points above the majority class;")
 for b in comparisons:
@@ -518,7 +559,11 @@ for b in comparisons:
 print(f"* TF-IDF + LR needs a {tfidf_seconds:.1f} s fit and no training loop;")
 print(f"* of the reviews that either of two compared models gets wrong, both get {shared:.0%} wrong (mean over the pairs): "
       "the reason for pairing;")
-print(f"* the seed Transformer's last-epoch training accuracy exceeds its validation accuracy by {100 * overfit:.0f} points (overfitting).")
+print(f"* the seed Transformer's last-epoch training accuracy exceeds its validation accuracy by {100 * overfit:.0f} points (overfitting);")
+step_ratio = table.loc["BiLSTM(32)", "ms_per_step"] / table.loc["Transformer (seed)", "ms_per_step"]
+print(f"* a training step (batch {BATCH}, median) takes {table.loc['Transformer (seed)', 'ms_per_step']:.0f} ms for the seed Transformer "
+      f"and {table.loc['BiLSTM(32)', 'ms_per_step']:.0f} ms for the BiLSTM: {step_ratio:.1f} times as long.")
+course_utils.record("bilstm_step_time_over_transformer", step_ratio)
 course_utils.record("accuracy_spread_all_models", spread)
 course_utils.record("shared_error_fraction", shared)
 course_utils.record("seed_transformer_overfit", overfit)
@@ -537,8 +582,12 @@ assert spread < 0.08 and overfit > 0.05
 # * The training accuracy (dotted) races ahead of the validation accuracy: the 640,000
 #   embedding parameters memorise the training reviews within two or three epochs, which is
 #   why each model keeps its best validation epoch.
-# * The BiLSTM is trained with one seed only: it costs as much as the other three models
-#   together on a CPU. Its comparison above is one run's, to be read with that caveat.
+# * The BiLSTM's cost is in the table's time columns and the last line above: its training
+#   step against the seed Transformer's, both timed in this run with the same batch size. The
+#   LSTM runs over a review one token after the other; attention handles all the positions of a
+#   review at once (notebook 01 measures how the two scale with the length). In the default
+#   profile the BiLSTM is only timed, so it has no accuracy; with `COURSE_PROFILE=full` it is
+#   trained, with one seed, and its comparison above is one run's, to be read with that caveat.
 #
 # **Masking the padding made the seed's model worse** in each of these seeds (the per-seed
 # gaps and McNemar p-values above; asserted below), and the mean gap is more than
@@ -554,8 +603,8 @@ assert spread < 0.08 and overfit > 0.05
 # (its validation accuracy after the first epoch is printed below beside the share of the
 # majority class) and reaches its best validation accuracy only at the last epoch.
 # A likely reason, from the code rather than from a measurement: without the mask, the
-# average pooling divides each review's sum by `maxlen` = 64 instead of by its length (18
-# tokens at the median), which shrinks every word's contribution and its gradient, and all
+# average pooling divides each review's sum by `maxlen` (section 1) instead of by its length
+# (18 tokens at the median), which shrinks every word's contribution and its gradient, and all
 # reviews of the same length share the same padding vectors: a slower, more regularised
 # model, which on this small training set and 3 epochs happens to generalise better. What
 # would test it: train both longer with early stopping, or give the masked model more
@@ -874,8 +923,13 @@ course_utils.record("keras_round_trip_max_abs_diff", float(np.abs(before - after
 # %%
 results = course_utils.results.load_all_results()["04_transformer_text_classifier"]
 skip = pd.DataFrame(results["skip_experiment"]).set_index(["layout", "depth"])
-lines = [f"{row['model']:<42s} {row['test_accuracy']:6.1%} {row['seeds']:>5} {row['parameters']:>10,} {row['seconds_per_epoch']:8.1f}"
-         for row in results["accuracy_table"]]
+def number(value: float, spec: str, width: int) -> str:
+    """value formatted, or a dash where there is none (no accuracy for a model only timed, no step for TF-IDF)."""
+    return f"{'-' if np.isnan(value) else format(value, spec):>{width}}"
+
+
+lines = [f"{row['model']:<42s} {number(row['test_accuracy'], '.1%', 6)} {row['seeds']:>5} {row['parameters']:>10,} "
+         f"{row['seconds_per_epoch']:8.1f} {number(row['ms_per_step'], '.1f', 8)}" for row in results["accuracy_table"]]
 gaps = results["transformer_minus_baseline"]
 att = results["attention_trained"]
 print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.perf_counter() - notebook_start:.0f} s after the first cell):
@@ -883,12 +937,13 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   maxlen {results['maxlen']} cuts {results['fraction_truncated_at_maxlen']:.2%} of the training reviews.
 * Skip connections: without them, two fresh blocks make all tokens alike (cosine {skip.loc[('no skip connections', 2), 'between_tokens']:.2f});
   with them (post-LN) {skip.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {skip.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {skip.loc[('pre-LN', 8), 'with_own_input']:.2f}.
-* Test accuracy (mean over seeds), seeds, parameters, seconds per epoch ({results['epochs']} epochs, best validation epoch kept):
-  {'model':<42s} {'acc':>6s} {'seeds':>5s} {'params':>10s} {'s/epoch':>8s}
+* Test accuracy (mean over seeds; a dash: only timed), seeds, parameters, seconds per epoch, ms per training step ({results['epochs']} epochs, best validation epoch kept):
+  {'model':<42s} {'acc':>6s} {'seeds':>5s} {'params':>10s} {'s/epoch':>8s} {'ms/step':>8s}
   """ + "\n  ".join(lines) + """
 * The Transformer minus each baseline (points, mean ± sd over seeds; McNemar p per seed):
   """ + "\n  ".join(f"{k}: {100 * v['mean']:+.1f}" + (f" ± {100 * v['sd']:.1f}" if v["seeds"] > 1 else " (one seed)")
                    + " (p " + ", ".join(f"{p:.3f}" for p in v["mcnemar_p"]) + ")" for k, v in gaps.items()) + f"""
+* A BiLSTM(32) training step takes {results['bilstm_step_time_over_transformer']:.1f} times as long as the seed Transformer's.
 * Trained attention (seed model, no mask): {att['share_on_padding']:.0%} of a real word's attention on padding (uniform: {att['uniform_share_on_padding']:.0%});
   among real words the key explains {att['variance_share_columns']:.0%} of a map's variance, the query {att['variance_share_rows']:.0%}; heads correlate {att['head_correlation']:.2f}.
 * {results['share_of_transformer_errors_also_tfidf_errors']:.0%} of the Transformer's test errors are also TF-IDF errors; error rate relative to the overall rate
