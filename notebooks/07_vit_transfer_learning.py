@@ -394,10 +394,10 @@ val_images, val_labels = vision.prepare_images(x_pool[val_index, ..., np.newaxis
 train_candidates = np.setdiff1d(np.arange(len(y_pool)), val_index)  # the draws never touch the validation images
 
 
-def compile_with(model, learning_rate):
+def compile_with(model, learning_rate, steps_per_execution=1):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(),  # the head ends with a softmax
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model
 
 
@@ -407,7 +407,10 @@ random_start = [w.numpy() for w in vision.build_transfer_model(vision.build_tiny
 # 2. feature extraction: the pretrained backbone, frozen; its head trained alone on cached features
 frozen_backbone = vision.load_tiny_vit(include_top=False)
 feature_extraction = vision.build_transfer_model(frozen_backbone, 5)  # frozen backbone + the seed's head ("classifier")
-head_only = compile_with(keras.Sequential([keras.Input((64,)), feature_extraction.get_layer("classifier")]), 1e-3)
+# A step of the head alone is so cheap that Python's overhead per step dominates it: one call runs the 50 steps between
+# two checks (the same steps on the same batches, fewer round trips)
+head_only = compile_with(keras.Sequential([keras.Input((64,)), feature_extraction.get_layer("classifier")]), 1e-3,
+                         steps_per_execution=head_check_every)
 
 # 3. fine-tuning: a second copy of the pretrained model, unfrozen; each run starts from feature extraction's result at a
 #    10x lower learning rate.
@@ -480,8 +483,8 @@ for draw in range(draws):
         histories["feature extraction"] = fit_to_plateau(head_only, feature_ds, (val_features, val_labels), head_check_every, head_max_steps)
         head_scores = vision.predict_in_batches(head_only, test_features)
         correct["feature extraction"][draw][j] = correct_of(head_scores)
-        if draw == 0 and j == 0:  # the head on cached features is the whole frozen model
-            whole_model_gap = float(np.max(np.abs(vision.predict_in_batches(feature_extraction, test_images) - head_scores)))
+        if draw == 0 and j == 0:  # the head on cached features is the whole frozen model (200 test images show it)
+            whole_model_gap = float(np.max(np.abs(vision.predict_in_batches(feature_extraction, test_images[:200]) - head_scores[:200])))
             print(f"frozen model on images vs head on cached features: max abs difference {whole_model_gap:.1e}")
             assert whole_model_gap < 1e-5
 
@@ -600,12 +603,11 @@ for name in gain:
         assert min(draw_gaps[name][j]) > 0 and gain[name][j] > 3 * gain_se[name][j], (name, sizes[j], draw_gaps[name][j], gain_se[name][j])
 for name in methods:
     assert mean[name].min() > 0.3  # all well above chance (20 %)
-# the reading below: the gain shrinks as labels grow; fine-tuning adds to feature extraction at every size; at the two
-# smallest sizes fine-tuning's first check (10 steps) already beats the best validation loss of from scratch in every
-# draw; from scratch needs more steps the more images it has
+# the reading below: the gain shrinks as labels grow; at the two smallest sizes fine-tuning's first check (10 steps)
+# already beats the best validation loss of from scratch in every draw; from scratch needs more steps the more images
+# it has
 for name, g in gain.items():
     assert g[0] > g[-1], (name, g)
-assert all(mean["fine-tuning"] > mean["feature extraction"]), mean
 for j in (0, 1):
     assert all(first_check_loss["fine-tuning"][:, j] < best_loss["from scratch"][:, j]), (sizes[j], first_check_loss, best_loss)
 steps_mean = {name: steps_used[name].mean(axis=0) for name in methods}
@@ -624,8 +626,8 @@ assert steps_mean["from scratch"][-1] > steps_mean["from scratch"][0], steps_mea
 # validation loss than from scratch reaches at its best check, in every draw (asserted). From
 # scratch also needs more steps the more images it has (a budget of a fixed number of steps,
 # as in earlier versions of this notebook, therefore short-changes it most at the largest
-# sizes). Fine-tuning starts from the feature-extraction model and adds to it at every size,
-# on average over the draws (asserted; the printed table shows by how much).
+# sizes). Fine-tuning starts from the feature-extraction model; what it adds on top of it is
+# in the printed table, a small difference that this notebook does not test.
 #
 # Limits, stated plainly: two draws show how much the gain depends on which few images were
 # labelled, but are too few to test that spread; the validation set (100 labelled images in
