@@ -364,11 +364,13 @@ check_transfer_model(build_transfer_model);
 #
 # Each size is drawn twice (different labelled images; the larger draws contain the smaller)
 # and tested on 1,000 target test images (200 per class). These are the default profile's
-# numbers (printed below), chosen to keep the run short: two sizes, 5 and 50 labelled images
-# per class, and 100 validation images. Every whole-model run costs at least 50 training
-# steps (10 before the first check, then 4 checks of patience), and there are two such arms
-# per size and draw, so each size adds many steps. `COURSE_PROFILE=full` draws five times,
-# validates on 500 and tests on 5,000 images, at five sizes from 5 to 400. Every model is compiled once and restarted before each run (`vision.remember_start`):
+# numbers (printed below), chosen to keep the run short: two sizes (5 and 50 labelled images
+# per class) and 100 validation images. Each size costs two whole-model runs per draw (from
+# scratch and fine-tuning), and every such run takes at least 50 training steps (10 before
+# the first check, then 4 checks of patience). `COURSE_PROFILE=full` draws five times,
+# validates on 500 and tests on 5,000 images, at five sizes from 5 to 400.
+#
+# Every model is compiled once and restarted before each run (`vision.remember_start`):
 # recompiling would trace the training step again, seconds per model on a CPU. From scratch and
 # fine-tuning even share one compiled model (the same architecture, all of it trainable), which
 # gets the right start weights and learning rate before each run.
