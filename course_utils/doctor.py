@@ -42,6 +42,7 @@ from importlib import metadata
 from pathlib import Path
 
 from course_utils import data
+from course_utils.machine import cpu_quota, match_threads_to_quota
 from course_utils.paths import REPO_ROOT, WEIGHTS_DIR, data_dir
 from course_utils.profile import PROFILE
 
@@ -437,58 +438,6 @@ def _tfidf_part():
     return step
 
 
-def cpu_quota(
-    cgroup_root: Path = Path("/sys/fs/cgroup"), proc_cgroup: Path = Path("/proc/self/cgroup")
-) -> float | None:
-    """How many CPUs this process may use under a cgroup CPU quota (e.g. 0.67); None without one.
-
-    JupyterHub, Binder and container platforms often limit a user's CPU time with a quota (CFS
-    bandwidth control: so many microseconds of CPU per period) rather than by giving fewer
-    cores, so ``os.cpu_count()`` still shows every core of the host. The quota is read from the
-    process's cgroup and its ancestors (the smallest counts), for cgroup v2 (``cpu.max``) and v1
-    (``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``).
-    """
-    try:
-        lines = proc_cgroup.read_text().splitlines()
-    except OSError:
-        return None
-    quotas = []
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controllers == "":  # cgroup v2: one hierarchy
-            mounts, read = [cgroup_root, cgroup_root / "unified"], _quota_v2  # unified: the hybrid layout
-        elif "cpu" in controllers.split(","):  # cgroup v1: the cpu controller's own hierarchy
-            mounts, read = [cgroup_root / name for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu")], _quota_v1
-        else:
-            continue
-        for mount in (m for m in mounts if m.is_dir()):
-            folder = mount / path.strip("/")
-            for directory in [folder, *folder.parents]:  # the cgroup, then each ancestor up to the mount
-                quota = read(directory)
-                if quota is not None:
-                    quotas.append(quota)
-                if directory == mount:
-                    break
-    return min(quotas) if quotas else None
-
-
-def _quota_v2(directory: Path) -> float | None:
-    try:
-        quota, period = (directory / "cpu.max").read_text().split()
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        return None
-
-
-def _quota_v1(directory: Path) -> float | None:
-    try:
-        quota = int((directory / "cpu.cfs_quota_us").read_text())
-        period = int((directory / "cpu.cfs_period_us").read_text())
-    except (OSError, ValueError):
-        return None
-    return None if quota <= 0 or period <= 0 else quota / period
-
-
 def probe_workload(repeats: int = 5) -> dict:
     """Time each part of the probe ``repeats`` times after a warm-up; wall and CPU seconds per repetition.
 
@@ -506,6 +455,7 @@ def probe_workload(repeats: int = 5) -> dict:
     import keras
 
     import_seconds = time.perf_counter() - start
+    match_threads_to_quota()  # as course_utils.start does in every notebook, before the first operation
     keras.utils.set_random_seed(0)
     builders = {"text": _text_part, "vision": _vision_part, "blas": _blas_part, "tfidf": _tfidf_part}
     parts, warmup = {}, {}

@@ -50,6 +50,7 @@ LAYERS = {
     "course_utils.data": "data",
     "course_utils.bert": "data",
     "course_utils.paths": "data",
+    "course_utils.machine": "data",
     "course_utils.profile": "data",
     "course_utils.results": "data",
     "course_utils.vision": "data",

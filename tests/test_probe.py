@@ -86,34 +86,6 @@ def test_doctor_reports_factor_predictions_and_busy_machine():
     assert "no reference times for this probe" in checks[0].detail and table == []
 
 
-def _cgroup_file(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def test_cpu_quota_read_from_cgroup_v1_and_v2_the_smallest_ancestor_counts(tmp_path):
-    proc = tmp_path / "proc_cgroup"
-    # cgroup v1: the cpu controller's hierarchy; the user's group and its parent both limited
-    proc.write_text("4:memory:/hub/user\n2:cpu,cpuacct:/hub/user\n0::/\n")
-    v1 = tmp_path / "v1"
-    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "user" / "cpu.cfs_quota_us", "150000\n")
-    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "user" / "cpu.cfs_period_us", "100000\n")
-    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "cpu.cfs_quota_us", "50000\n")
-    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "cpu.cfs_period_us", "100000\n")
-    _cgroup_file(v1 / "cpu,cpuacct" / "cpu.cfs_quota_us", "-1\n")  # the root: unlimited
-    _cgroup_file(v1 / "cpu,cpuacct" / "cpu.cfs_period_us", "100000\n")
-    assert doctor.cpu_quota(v1, proc) == pytest.approx(0.5)
-    # cgroup v2: cpu.max, "max" means unlimited
-    proc.write_text("0::/user.slice/jupyter\n")
-    v2 = tmp_path / "v2"
-    _cgroup_file(v2 / "user.slice" / "jupyter" / "cpu.max", "67000 100000\n")
-    _cgroup_file(v2 / "user.slice" / "cpu.max", "max 100000\n")
-    assert doctor.cpu_quota(v2, proc) == pytest.approx(0.67)
-    (v2 / "user.slice" / "jupyter" / "cpu.max").write_text("max 100000\n")
-    assert doctor.cpu_quota(v2, proc) is None
-    assert doctor.cpu_quota(tmp_path / "nowhere", tmp_path / "no_proc_file") is None
-
-
 def test_a_cpu_quota_is_named_and_is_not_a_busy_machine():
     """A quota of 0.67 CPU gives the probe about 0.63 CPU seconds per second (measured under slow.sh 0.67):
     the doctor names the quota instead of telling the learner to close programs; a probe that gets far

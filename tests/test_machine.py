@@ -1,0 +1,113 @@
+"""The CPU quota and TensorFlow's threads (course_utils.machine)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from course_utils import machine
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def _cgroup_file(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_cpu_quota_read_from_cgroup_v1_and_v2_the_smallest_ancestor_counts(tmp_path):
+    proc = tmp_path / "proc_cgroup"
+    # cgroup v1: the cpu controller's hierarchy; the user's group and its parent both limited
+    proc.write_text("4:memory:/hub/user\n2:cpu,cpuacct:/hub/user\n0::/\n")
+    v1 = tmp_path / "v1"
+    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "user" / "cpu.cfs_quota_us", "150000\n")
+    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "user" / "cpu.cfs_period_us", "100000\n")
+    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "cpu.cfs_quota_us", "50000\n")
+    _cgroup_file(v1 / "cpu,cpuacct" / "hub" / "cpu.cfs_period_us", "100000\n")
+    _cgroup_file(v1 / "cpu,cpuacct" / "cpu.cfs_quota_us", "-1\n")  # the root: unlimited
+    _cgroup_file(v1 / "cpu,cpuacct" / "cpu.cfs_period_us", "100000\n")
+    assert machine.cpu_quota(v1, proc) == pytest.approx(0.5)
+    # cgroup v2: cpu.max, "max" means unlimited
+    proc.write_text("0::/user.slice/jupyter\n")
+    v2 = tmp_path / "v2"
+    _cgroup_file(v2 / "user.slice" / "jupyter" / "cpu.max", "67000 100000\n")
+    _cgroup_file(v2 / "user.slice" / "cpu.max", "max 100000\n")
+    assert machine.cpu_quota(v2, proc) == pytest.approx(0.67)
+    (v2 / "user.slice" / "jupyter" / "cpu.max").write_text("max 100000\n")
+    assert machine.cpu_quota(v2, proc) is None
+    assert machine.cpu_quota(tmp_path / "nowhere", tmp_path / "no_proc_file") is None
+
+
+def test_threads_match_a_quota_smaller_than_the_cores_and_only_then():
+    assert machine.threads_for_quota(0.45, cpus=2) == 1
+    assert machine.threads_for_quota(0.05, cpus=2) == 1
+    assert machine.threads_for_quota(1.5, cpus=4) == 2
+    assert machine.threads_for_quota(1.5, cpus=2) == 2
+    assert machine.threads_for_quota(2.0, cpus=2) is None  # the whole machine: the default
+    assert machine.threads_for_quota(None, cpus=2) is None
+
+
+def _run_with_quota(code: str, build_dir: Path) -> str:
+    """Run ``code`` in a fresh Python that sees a 0.45-CPU quota on 2 cores; return what it printed."""
+    fake_quota = "import course_utils.machine as m\nm.cpu_quota = lambda: 0.45\nm.usable_cpus = lambda: 2\n"
+    result = subprocess.run(
+        [sys.executable, "-c", fake_quota + code + CHECK_THREADS],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "COURSE_BUILD_DIR": str(build_dir),
+        },  # start() writes a results file: not the course's
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+CHECK_THREADS = textwrap.dedent("""
+    import tensorflow as tf
+    print("threads", tf.config.threading.get_intra_op_parallelism_threads(),
+          tf.config.threading.get_inter_op_parallelism_threads())
+""")
+
+
+def _first_cells(notebook: Path) -> str:
+    """A notebook's code cells up to and including the one that calls ``course_utils.start(...)``."""
+    cells = [cell.source for cell in jupytext.read(notebook).cells if cell.cell_type == "code"]
+    first = next(i for i, source in enumerate(cells) if "course_utils.start(" in source)
+    return "\n".join(cells[: first + 1])
+
+
+def test_every_notebook_sets_the_threads_before_tensorflow_starts(tmp_path):
+    """No notebook runs a TensorFlow operation before ``course_utils.start(...)``.
+
+    If one did (say a layer called in an import cell), TensorFlow's thread pools would already
+    exist and a learner under a quota would keep the default threads. The notebooks run two at a
+    time (each process imports TensorFlow: several seconds).
+    """
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        printed = dict(
+            zip(NOTEBOOKS, pool.map(lambda nb: _run_with_quota(_first_cells(nb), tmp_path), NOTEBOOKS))
+        )
+    wrong = [
+        nb.stem
+        for nb, out in printed.items()
+        if "TensorFlow uses 1 thread per pool" not in out or "threads 1 1" not in out
+    ]
+    assert not wrong, f"TensorFlow started before course_utils.start(...) in {wrong}: {printed}"
+
+
+def test_too_late_is_said_not_hidden(tmp_path):
+    started = "import tensorflow as tf\ntf.constant(1.0) + 1\n"  # an operation: the pools now exist
+    printed = _run_with_quota(started + "import course_utils\ncourse_utils.start('late')\n", tmp_path)
+    assert "TensorFlow had already started" in printed
+    assert "threads 0 0" in printed  # 0: TensorFlow's default, the cores it sees
