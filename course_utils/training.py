@@ -8,12 +8,14 @@
 * :func:`predict_in_batches` -- ``model(x)`` in inference mode, batch by batch, as NumPy
   (no ``predict`` function traced per model).
 * :func:`remember_start` -- go back to a compiled model's starting point between runs
-  (several seeds or data sizes without compiling, and tracing, the model again).
+  (several seeds or data sizes without compiling, and tracing, the model again), with each
+  seed's own initial weights if asked (``remember_start(model, build=build)``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -128,7 +130,7 @@ class EpochLog(keras.callbacks.Callback):
             self._show(f"done, {len(self.seconds)} epochs in {sum(self.seconds):.0f} s", self._last_logs)
 
 
-def remember_start(model):
+def remember_start(model, build=None):
     """Remember a compiled model's starting point; return ``restart(seed=None)``, which goes back to it.
 
     An experiment that trains the same architecture on several data sizes or seeds needs the
@@ -138,21 +140,67 @@ def remember_start(model):
     dropout layers (``model.variables`` holds both) and the optimizer's state (step counter,
     Adam's moments). ``restart()`` copies them all back, so a run does not depend on what ran
     before it. ``restart(seed)`` also sets Keras's global seed (the order of the batches) and
-    gives every dropout layer a new random state drawn from ``seed``, as a model freshly built
-    after ``keras.utils.set_random_seed(seed)`` would have; the weights stay the remembered
-    ones (a notebook that wants each seed's own initial weights sets them after the restart).
+    gives every dropout layer a new random state drawn from ``seed`` alone (not the very state a
+    model built under the seed would have: that one also depends on the layers built before it).
+
+    Without ``build`` every seed starts from the remembered weights. With ``build``, each seed
+    starts from its own initial weights, those of a model freshly built under that seed, so a
+    run depends on its seed alone, without compiling (and tracing) a model for each seed:
+
+    * ``build``: a function without arguments that builds a model like ``model``; ``restart(seed)``
+      calls it right after ``keras.utils.set_random_seed(seed)`` and copies its weights into ``model``.
+    * ``build={part: function, ...}``: for a model made of parts (sub-models or layers of ``model``)
+      that should each start as if built alone, e.g. several classifiers trained side by side as
+      one model, each built under the same seed so that they start from the same word vectors:
+      the seed is set again before each part's function.
+
+    Each seed's weights are built once and kept (an experiment that comes back to a seed, e.g. at
+    every data size, builds nothing more). Order matters, and ``restart(seed)`` keeps it: first
+    the initial weights are built (building draws random numbers), then the model's state is
+    restored and the seed's weights set, and only then the global seed is set and the dropout
+    states drawn, so that the dropout masks and the batch order are the seed's whatever was built.
+    ``restart()`` (no seed) goes back to the remembered weights.
+
+    Example::
+
+        model = build()  # compiled once
+        restart = remember_start(model, build=build)
+        for seed in (1, 2, 3):
+            restart(seed)  # the weights of build() called under keras.utils.set_random_seed(seed)
+            model.fit(...)
     """
+    parts = {} if build is None else dict(build) if isinstance(build, Mapping) else {model: build}
+    weight_ids = {id(v) for v in model.weights}
+    for part in parts:
+        if not all(id(v) in weight_ids for v in part.weights):
+            raise ValueError(
+                f"remember_start: {part.name!r} is not part of {model.name!r}; the keys of `build` "
+                "must be the model's own sub-models or layers (the parts whose weights each function builds)"
+            )
     model.optimizer.build(model.trainable_variables)  # create Adam's moment variables now
     state = [v.numpy() for v in model.variables]  # weights and the dropout layers' seed states
     optimizer_state = [v.numpy() for v in model.optimizer.variables]
-    weight_ids = {id(v) for v in model.weights}
     seed_states = [v for v in model.variables if id(v) not in weight_ids]  # keras.random.SeedGenerator states
+    initial_weights: dict[int, list[list[np.ndarray]]] = {}  # seed -> each part's weights, built once
+
+    def built_under(seed: int) -> list[list[np.ndarray]]:
+        if seed not in initial_weights:
+            weights = []
+            for make in parts.values():
+                keras.utils.set_random_seed(seed)  # each part as if built alone under the seed
+                weights.append(make().get_weights())
+            initial_weights[seed] = weights
+        return initial_weights[seed]
 
     def restart(seed: int | None = None) -> None:
+        # the seed's initial weights first: building a model draws random numbers
+        weights = built_under(seed) if seed is not None and parts else []
         for variable, value in zip(model.variables, state):
             variable.assign(value)
         for variable, value in zip(model.optimizer.variables, optimizer_state):
             variable.assign(value)
+        for part, part_weights in zip(parts, weights):
+            part.set_weights(part_weights)
         if seed is not None:
             keras.utils.set_random_seed(seed)
             for seed_state in seed_states:  # what a new SeedGenerator gets from the global seed

@@ -33,6 +33,7 @@
 import inspect
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -430,7 +431,9 @@ assert padding_effect[True] < 1e-6 < padding_effect[False]
 # one's gradient, and so its Adam update, is exactly that of its own loss, as if it were
 # trained alone, on the same batches in the same order. It is the same experiment at less
 # cost: one training step per batch instead of three, traced once for all seeds
-# (`course_utils.training.remember_start` puts Adam back to its start and draws the dropout masks from each seed).
+# (`course_utils.training.remember_start` gives each seed its own start: each classifier's initial
+# weights as if built alone under the seed, so all three start from the same word vectors, Adam at
+# step 0, and the seed's dropout masks and batch order).
 
 # %%
 x_train, x_val, x_test = (vectorize(texts).numpy() for texts in (reviews.x_train, reviews.x_val, reviews.x_test))
@@ -438,29 +441,17 @@ epochs = course_utils.pick(default=3, full=6)
 seeds = course_utils.pick(default=[7, 8, 9], full=[7, 8, 9, 10, 11])
 positions = ("none", "learned", "sinusoidal")
 
-
-def initial_weights(seed: int) -> dict[str, list]:
-    """Each classifier's starting weights for a seed: the same initial word vectors for each."""
-    weights = {}
-    for position in positions:
-        keras.utils.set_random_seed(seed)
-        weights[position] = small_classifier(position).get_weights()
-    return weights
-
-
 classifiers = {position: small_classifier(position) for position in positions}
 ids_in = keras.Input((MAXLEN,), dtype="int32")
 side_by_side = keras.Model(ids_in, {position: model(ids_in) for position, model in classifiers.items()})
 side_by_side.compile(optimizer="adam", loss={position: "binary_crossentropy" for position in positions},
                      metrics={position: ["accuracy"] for position in positions},
                      steps_per_execution=32)  # 32 training steps per call into TensorFlow: the same steps, less overhead
-restart = remember_start(side_by_side)  # Adam's fresh state (step 0, zero moments)
+# each classifier built under the seed on its own: the three start from the same word vectors
+restart = remember_start(side_by_side, build={model: partial(small_classifier, position) for position, model in classifiers.items()})
 correct, first_seed_weights = {position: [] for position in positions}, None
 for seed in seeds:
-    restart(seed)  # Adam at step 0 and this seed's dropout masks, whatever ran before
-    for position, weights in initial_weights(seed).items():
-        classifiers[position].set_weights(weights)
-    keras.utils.set_random_seed(seed)  # the order of the batches
+    restart(seed)  # this seed's initial weights, Adam at step 0, this seed's dropout masks and batch order
     history = side_by_side.fit(x_train, {position: reviews.y_train for position in positions}, epochs=epochs, batch_size=64,
                                validation_data=(x_val, {position: reviews.y_val for position in positions}), verbose=0)
     for position, model in classifiers.items():

@@ -409,12 +409,9 @@ runs, keras_models = {name: [] for name in builders}, {}
 total_runs = sum(len(LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS) for name in builders)
 for name, build in builders.items():
     model = build()  # compiled once: later seeds reuse its traced training step (seconds per model on a CPU)
-    restart = remember_start(model)
+    restart = remember_start(model, build=build)  # restart(seed): the weights of a model built under that seed
     for seed in LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS:
-        keras.utils.set_random_seed(seed)
-        initial_weights = build().get_weights()  # this seed's initial weights
-        restart(seed)  # step 0 of Adam, this seed's dropout masks and order of batches: a run depends on its seed alone
-        model.set_weights(initial_weights)
+        restart(seed)  # this seed's initial weights, step 0 of Adam, its dropout masks and order of batches: a run depends on its seed alone
         fit = lstm_fit if name == "BiLSTM(32)" else train
         runs[name].append(fit(name, model, seed, sum(map(len, runs.values())) + 1, total_runs))
         if seed == SEEDS[0]:

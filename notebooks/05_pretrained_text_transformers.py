@@ -442,17 +442,16 @@ print(f"from-scratch vocabulary: {SCRATCH_VOCAB - 2:,} of {vectorize_words.vocab
 # One model, compiled once, for every draw and size: a new model would trace its training
 # step again (seconds per model on a CPU). Before each run we go back to step 0 of Adam and
 # to that seed's initial weights, so each run is what a freshly built model would do.
-scratch_model = build_text_classifier(maxlen=MAXLEN, vocab_size=SCRATCH_VOCAB, mask_zero=True)
-restart_scratch = remember_start(scratch_model)
-initial_weights = {}  # seed -> the weights of a model freshly built under that seed (built once per seed)
+def build_scratch() -> keras.Model:
+    return build_text_classifier(maxlen=MAXLEN, vocab_size=SCRATCH_VOCAB, mask_zero=True)
+
+
+scratch_model = build_scratch()
+restart_scratch = remember_start(scratch_model, build=build_scratch)  # each seed's weights built once, kept for every size
 
 
 def scratch_accuracy(idx: np.ndarray, seed: int) -> float:
-    if seed not in initial_weights:
-        keras.utils.set_random_seed(seed)
-        initial_weights[seed] = build_text_classifier(maxlen=MAXLEN, vocab_size=SCRATCH_VOCAB, mask_zero=True).get_weights()
-    restart_scratch(seed)  # Adam at step 0, and the same dropout masks and shuffling at every size of a draw
-    scratch_model.set_weights(initial_weights[seed])
+    restart_scratch(seed)  # that seed's initial weights, Adam at step 0, the same dropout masks and shuffling at every size of a draw
     scratch_model.fit(pool_ids[idx], y_pool[idx], epochs=SCRATCH_EPOCHS, batch_size=32, verbose=0)
     probabilities = keras.ops.convert_to_numpy(scratch_model(test_ids, training=False))  # a direct call: no predict() set-up
     return float(np.mean(probabilities.argmax(-1) == y_test))

@@ -128,3 +128,100 @@ def test_restart_with_a_seed_draws_that_seeds_dropout_masks():
         runs[5][0], runs[5][1]
     )  # the same seed, the same masks, though seed 6 ran in between
     assert not np.array_equal(runs[5][0], runs[6][0])
+
+
+def _fit_from_restart(model):
+    """Train without setting any seed: the batch order and dropout masks are whatever restart(seed) left."""
+    x, y = _data()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    return [w.copy() for w in model.get_weights()]
+
+
+def _weights_built_under(seed, build):
+    keras.utils.set_random_seed(seed)
+    return build().get_weights()
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_restart_with_build_starts_from_the_weights_of_a_model_built_under_the_seed():
+    """restart(seed) with build=: that seed's initial weights (another seed: others), after any training."""
+    from course_utils.training import remember_start
+
+    keras.utils.set_random_seed(1)
+    model = _dropout_model()
+    restart = remember_start(model, build=_dropout_model)
+    for seed in (3, 4, 3):  # seed 3 again: after training, and from the kept weights
+        restart(seed)
+        assert _same(model.get_weights(), _weights_built_under(seed, _dropout_model))
+        _fit_from_restart(model)
+    restart(3)
+    three = [w.copy() for w in model.get_weights()]
+    restart(4)
+    kernels = [(a, b) for a, b in zip(three, model.get_weights()) if a.std() > 0]  # not the zero biases
+    assert kernels and not any(np.array_equal(a, b) for a, b in kernels)
+    restart()  # no seed: the remembered weights, as before
+    keras.utils.set_random_seed(1)
+    assert _same(model.get_weights(), _dropout_model().get_weights())
+
+
+def test_restart_with_build_repeats_a_run_bit_for_bit_and_as_the_three_step_recipe():
+    """A seed's run: the same first and after another seed, and as the notebooks' former recipe by hand."""
+    from course_utils.training import remember_start
+
+    keras.utils.set_random_seed(1)
+    model = _dropout_model()
+    restart = remember_start(model, build=_dropout_model)
+    runs = []
+    for seed in (3, 4, 3):  # the first seed-3 run builds its weights, the second uses the kept ones
+        restart(seed)
+        runs.append(_fit_from_restart(model))
+    assert _same(runs[0], runs[2]) and not _same(runs[0], runs[1])
+
+    keras.utils.set_random_seed(1)  # what the notebooks did by hand before build= existed
+    by_hand = _dropout_model()
+    restart_by_hand = remember_start(by_hand)
+    initial = _weights_built_under(3, _dropout_model)
+    restart_by_hand(3)
+    by_hand.set_weights(initial)
+    assert _same(_fit_from_restart(by_hand), runs[0])
+
+
+def _side_by_side():
+    """Two classifiers trained as one model (notebook 02's case): each part is a sub-model."""
+    parts = {name: _dropout_model() for name in ("a", "b")}
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, {name: part(inputs) for name, part in parts.items()})
+    model.compile(optimizer="adam", loss={name: "sparse_categorical_crossentropy" for name in parts})
+    return model, parts
+
+
+def test_restart_with_parts_builds_each_part_alone_under_the_seed():
+    """build={part: function}: each part starts as if built alone under the seed (both parts alike here)."""
+    from course_utils.training import remember_start
+
+    keras.utils.set_random_seed(1)
+    model, parts = _side_by_side()
+    restart = remember_start(model, build=dict.fromkeys(parts.values(), _dropout_model))
+    x, y = _data()
+    for seed in (3, 4):
+        restart(seed)
+        alone = _weights_built_under(seed, _dropout_model)
+        assert _same(parts["a"].get_weights(), alone) and _same(parts["b"].get_weights(), alone)
+        model.fit(x, {"a": y, "b": y}, epochs=1, batch_size=16, verbose=0)
+    restart(3)
+    assert not _same(parts["a"].get_weights(), _weights_built_under(4, _dropout_model))
+    assert _same(parts["a"].get_weights(), _weights_built_under(3, _dropout_model))
+
+
+def test_restart_with_a_part_of_another_model_says_so():
+    import pytest
+
+    from course_utils.training import remember_start
+
+    model, _ = _side_by_side()
+    stranger = _dropout_model()
+    with pytest.raises(ValueError, match="not part of"):
+        remember_start(model, build={stranger: _dropout_model})
