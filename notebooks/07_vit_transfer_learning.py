@@ -578,9 +578,10 @@ assert all(share == 1.0 for share in stopped_early.values()), stopped_early  # e
 # differences: the noise of the test set) and the McNemar test; over the draws, the spread of
 # the gains (the noise of *which* few images were labelled, much larger at small sizes). The
 # claim of this section is checked at the two smallest sizes each arm ran at (for fine-tuning
-# in the default profile: 5 per class only): the gain is positive in every draw, and its mean over the draws exceeds three standard errors of the test set's noise in
-# that mean (a single draw's gain can come close to its own three standard errors when the
-# few labelled images happen to suit from scratch). Two draws show the spread; they are too
+# in the default profile: 5 per class only): the gain is positive in every draw, and its
+# mean over the draws exceeds three standard errors of the test set's noise in that mean (a
+# single draw's gain can come close to its own three standard errors when the few labelled
+# images happen to suit from scratch). Two draws show the spread; they are too
 # few to test it (`COURSE_PROFILE=full` draws five).
 
 # %%
