@@ -413,7 +413,7 @@ def compile_with(model, learning_rate, steps_per_execution=1):
 random_start = [w.numpy() for w in vision.build_transfer_model(vision.build_tiny_vit(include_top=False, name="vit-random-init"), 5).weights]
 
 # 2. feature extraction: the pretrained backbone, frozen; its head trained alone on cached features
-frozen_backbone = features_model  # section 1's tiny ViT without its top: the pretrained weights, loaded once
+frozen_backbone = vision.load_tiny_vit(include_top=False)
 feature_extraction = vision.build_transfer_model(frozen_backbone, 5)  # frozen backbone + the seed's head ("classifier")
 # A step of the head alone is so cheap that Python's overhead per step dominates it: one call runs the 50 steps between
 # two checks (the same steps on the same batches, fewer round trips)
