@@ -44,7 +44,8 @@
 # 4. **Exercise**: `build_transfer_model(backbone, num_classes)`.
 # 5. **Experiment**: test accuracy against labelled images per class (5 and 50; 5 to 400 with
 #    `COURSE_PROFILE=full`) for a ViT trained from scratch, feature extraction (frozen
-#    backbone) and fine-tuning.
+#    backbone) and fine-tuning (at 5 only in the default profile, at every size with
+#    `COURSE_PROFILE=full`).
 # 6. **tensorflow-addons**: what ViT code used it for, what replaced it, and the two numeric
 #    traps, measured.
 # 7. With `COURSE_PROFILE=full` and Google's weights: the same recipe on flower photos.
@@ -365,10 +366,12 @@ check_transfer_model(build_transfer_model);
 # Each size is drawn twice (different labelled images; the larger draws contain the smaller)
 # and tested on 1,000 target test images (200 per class). These are the default profile's
 # numbers (printed below), chosen to keep the run short: two sizes (5 and 50 labelled images
-# per class) and 100 validation images. Each size costs two whole-model runs per draw (from
-# scratch and fine-tuning), and every such run takes at least 50 training steps (10 before
-# the first check, then 4 checks of patience). `COURSE_PROFILE=full` draws five times,
-# validates on 500 and tests on 5,000 images, at five sizes from 5 to 400.
+# per class), 100 validation images, and fine-tuning at the smallest size only. A whole-model
+# run (from scratch or fine-tuning) takes at least 50 training steps (10 before the first
+# check, then 4 checks of patience), and fine-tuning at 50 per class would add about as many
+# steps as from scratch takes there; the comparison that matters most, with the fewest
+# labels, keeps all three arms. `COURSE_PROFILE=full` draws five times, validates on 500 and
+# tests on 5,000 images, at five sizes from 5 to 400, with fine-tuning at every size.
 #
 # Every model is compiled once and restarted before each run (`vision.remember_start`):
 # recompiling would trace the training step again, seconds per model on a CPU. From scratch and
@@ -377,6 +380,9 @@ check_transfer_model(build_transfer_model);
 
 # %%
 sizes = course_utils.pick(default=[5, 50], full=[5, 10, 25, 100, 400])
+# fine-tuning, the costliest arm (the whole model, two runs' worth of steps at the larger sizes): in the default profile at
+# the smallest size only, where the comparison matters most; the full profile fine-tunes at every size
+tune_sizes = course_utils.pick(default=sizes[:1], full=sizes)
 draws = course_utils.pick(default=2, full=5)
 check_every, patience = 10, 4  # steps between validation checks; checks without improvement before stopping
 max_steps = course_utils.pick(default=600, full=1500)  # whole-model steps, an upper bound (early stopping ends sooner)
@@ -384,7 +390,7 @@ head_check_every, head_max_steps = 50, 2000  # the head alone on cached features
 val_per_class = course_utils.pick(default=20, full=100)
 test_per_class = course_utils.pick(default=200, full=1000)
 batch_size = 32
-print(f"{draws} draws of {sizes} labelled images per class; validation: {val_per_class} per class; test: {test_per_class} per class; "
+print(f"{draws} draws of {sizes} labelled images per class (fine-tuning at {tune_sizes}); validation: {val_per_class} per class; test: {test_per_class} per class; "
       f"checks every {check_every} steps, patience {patience} checks, at most {max_steps} steps")
 
 rng = np.random.default_rng(0)
@@ -423,6 +429,12 @@ whole_model = vision.build_transfer_model(tuned_backbone, 5)
 tuned_backbone.trainable = True
 compile_with(whole_model, 1e-3)
 
+test_features = vision.predict_in_batches(frozen_backbone, test_images)  # (1000, 64), computed once
+val_features = vision.predict_in_batches(frozen_backbone, val_images)
+# Build the accuracy metric's variables now, with one call on two images: Keras creates them lazily, and created inside
+# fit's first traced training step they make TensorFlow trace that step twice (seconds on a CPU)
+for model, inputs in ((whole_model, val_images[:2]), (head_only, val_features[:2])):
+    model.compute_metrics(inputs, val_labels[:2], model(inputs, training=False))
 restart = {"whole model": vision.remember_start(whole_model), "head": vision.remember_start(head_only)}
 
 
@@ -441,10 +453,6 @@ for name, model in methods.items():
     trainable = sum(int(np.prod(w.shape)) for w in (head_only if name == "feature extraction" else model).trainable_weights)
     print(f"{name:>18}: {trainable:>7,} trainable of {model.count_params():,} parameters")
 
-test_features = vision.predict_in_batches(frozen_backbone, test_images)  # (1000, 64), computed once
-
-
-val_features = vision.predict_in_batches(frozen_backbone, val_images)
 
 
 def correct_of(scores):
@@ -477,7 +485,7 @@ for draw in range(draws):
 
         start_run(random_start, 1e-3)
         histories["from scratch"] = fit_to_plateau(whole_model, train_ds, (val_images, val_labels), check_every, max_steps)
-        correct["from scratch"][draw][j] = correct_of(vision.predict_in_batches(whole_model, test_images))
+        correct["from scratch"][draw][j] = correct_of(whole_model.predict(test_images, batch_size=500, verbose=0))
 
         restart["head"]()
         features = vision.predict_in_batches(frozen_backbone, vision.prepare_images(images[..., np.newaxis], 28))
@@ -490,9 +498,10 @@ for draw in range(draws):
             print(f"frozen model on images vs head on cached features: max abs difference {whole_model_gap:.1e}")
             assert whole_model_gap < 1e-5
 
-        start_run(feature_extraction.weights, 1e-4)  # start where feature extraction ended, 10x lower learning rate
-        histories["fine-tuning"] = fit_to_plateau(whole_model, train_ds, (val_images, val_labels), check_every, max_steps)
-        correct["fine-tuning"][draw][j] = correct_of(vision.predict_in_batches(whole_model, test_images))
+        if n in tune_sizes:
+            start_run(feature_extraction.weights, 1e-4)  # start where feature extraction ended, 10x lower learning rate
+            histories["fine-tuning"] = fit_to_plateau(whole_model, train_ds, (val_images, val_labels), check_every, max_steps)
+            correct["fine-tuning"][draw][j] = correct_of(whole_model.predict(test_images, batch_size=500, verbose=0))
 
         for name, history in histories.items():
             every = head_check_every if name == "feature extraction" else check_every
@@ -502,10 +511,12 @@ for draw in range(draws):
                 curves[name][n] = dict(steps=(every * np.arange(1, len(history["val_loss"]) + 1)).tolist(),
                                        val_accuracy=history["val_accuracy"], val_loss=history["val_loss"])
         print(f"draw {draw + 1}/{draws}, {n:>3} images per class: " + ", ".join(
-            f"{name} {correct[name][draw][j].mean():.1%} ({steps_used[name][draw, j]} steps)" for name in methods)
+            f"{name} {correct[name][draw][j].mean():.1%} ({steps_used[name][draw, j]} steps)" for name in histories)
             + f"  ({time.perf_counter() - start:.1f} s)")
 
-results = {name: np.array([[c.mean() for c in row] for row in correct[name]]) for name in methods}
+# the sizes each arm ran at (NaN where fine-tuning did not run, in the default profile)
+ran = {name: [j for j, n in enumerate(sizes) if name != "fine-tuning" or n in tune_sizes] for name in methods}
+results = {name: np.array([[np.nan if c is None else c.mean() for c in row] for row in correct[name]]) for name in methods}
 mean = {name: values.mean(axis=0) for name, values in results.items()}
 gain = {name: mean[name] - mean["from scratch"] for name in ("feature extraction", "fine-tuning")}
 
@@ -528,7 +539,7 @@ plt.show()
 
 print(f"{'images/class':>12}" + "".join(f"{name:>20}" for name in methods))
 for j, n in enumerate(sizes):
-    print(f"{n:>12}" + "".join(f"{mean[name][j]:>20.1%}" for name in methods))
+    print(f"{n:>12}" + "".join(f"{mean[name][j]:>20.1%}" if j in ran[name] else f"{'(not run)':>20}" for name in methods))
 
 # %% [markdown]
 # Did every arm train to its plateau? The validation curves of the first draw, one line per
@@ -547,14 +558,15 @@ axes[0].set_ylabel(f"validation accuracy (%, {len(val_labels)} images)")
 fig.suptitle("Validation curves of the first draw: each arm trains until its validation loss stops improving", fontsize=10)
 fig.tight_layout()
 plt.show()
-stopped_early = {name: float(np.mean(steps_used[name] < (head_max_steps if name == "feature extraction" else max_steps)))
+stopped_early = {name: float(np.mean(steps_used[name][:, ran[name]] < (head_max_steps if name == "feature extraction" else max_steps)))
                  for name in methods}
 for name in methods:
     print(f"{name:>18}: steps until early stopping, mean over draws: " + ", ".join(
-        f"{n}/class {v:.0f}" for n, v in zip(sizes, steps_used[name].mean(axis=0))))
+        f"{sizes[j]}/class {steps_used[name][:, j].mean():.0f}" for j in ran[name]))
 print("share of runs stopped by early stopping (not by the step limit): "
       + ", ".join(f"{name} {share:.0%}" for name, share in stopped_early.items()))
-for j, n in enumerate(sizes):  # how fast the whole-model arms get there, in validation loss
+for j in ran["fine-tuning"]:  # how fast the whole-model arms get there, in validation loss
+    n = sizes[j]
     print(f"{n:>3}/class, validation loss per draw: fine-tuning after its first {check_every} steps "
           + ", ".join(f"{v:.2f}" for v in first_check_loss["fine-tuning"][:, j])
           + "; from scratch at its best check " + ", ".join(f"{v:.2f}" for v in best_loss["from scratch"][:, j]))
@@ -565,10 +577,11 @@ assert all(share == 1.0 for share in stopped_early.values()), stopped_early  # e
 # Per draw, the paired standard error of the gap (`course_utils.stats`, from the per-image
 # differences: the noise of the test set) and the McNemar test; over the draws, the spread of
 # the gains (the noise of *which* few images were labelled, much larger at small sizes). The
-# claim of this section is checked at the two smallest sizes: the gain is positive in every
-# draw, and its mean over the draws exceeds three standard errors of the test set's noise in
-# that mean (a single draw's gain can come close to its own three standard errors when the
-# few labelled images happen to suit from scratch). Two draws show the spread; they are too
+# claim of this section is checked at the two smallest sizes each arm ran at (for fine-tuning
+# in the default profile: 5 per class only): the gain is positive in every draw, and its
+# mean over the draws exceeds three standard errors of the test set's noise in that mean (a
+# single draw's gain can come close to its own three standard errors when the few labelled
+# images happen to suit from scratch). Two draws show the spread; they are too
 # few to test it (`COURSE_PROFILE=full` draws five).
 
 # %%
@@ -576,6 +589,10 @@ gain_rows, gain_se, draw_gaps, draw_ses = [], {}, {}, {}
 for name in ("feature extraction", "fine-tuning"):
     gain_se[name], draw_gaps[name], draw_ses[name] = [], [], []
     for j, n in enumerate(sizes):
+        if j not in ran[name]:
+            for values in (gain_se[name], draw_gaps[name], draw_ses[name]):
+                values.append(None)  # fine-tuning did not run at this size (default profile)
+            continue
         per_draw = [stats.mcnemar(correct[name][d][j], correct["from scratch"][d][j]) for d in range(draws)]
         ses = [stats.paired_standard_error(correct[name][d][j], correct["from scratch"][d][j]) for d in range(draws)]
         gaps = [t["gap"] for t in per_draw]
@@ -590,27 +607,31 @@ for row in gain_rows:
           f"{100 * row['sd']:.1f}; per draw {row['per_draw']}; largest McNemar p {row['mcnemar_p']:.1g}")
 course_utils.record("transfer", {"images_per_class": sizes, "draws": draws, "test_images": len(test_labels),
                                  "validation_images": len(val_labels), "check_every": check_every, "patience": patience,
-                                 "max_steps": max_steps, **{name: values.tolist() for name, values in mean.items()},
-                                 "steps_used_mean": {name: steps_used[name].mean(axis=0).tolist() for name in methods},
-                                 "gain_over_scratch": {name: g.tolist() for name, g in gain.items()},
+                                 "max_steps": max_steps, "fine_tuning_sizes": tune_sizes,  # None: not run at that size
+                                 **{name: [None if np.isnan(v) else float(v) for v in values] for name, values in mean.items()},
+                                 "steps_used_mean": {name: [float(steps_used[name][:, j].mean()) if j in ran[name] else None
+                                                            for j in range(len(sizes))] for name in methods},
+                                 "gain_over_scratch": {name: [None if np.isnan(v) else float(v) for v in g] for name, g in gain.items()},
                                  "gain_standard_error": gain_se,
                                  "gain_per_draw": draw_gaps,
-                                 "fine_tuning_first_check_val_loss": first_check_loss["fine-tuning"].tolist(),
+                                 "fine_tuning_first_check_val_loss": first_check_loss["fine-tuning"][:, ran["fine-tuning"]].tolist(),
                                  "from_scratch_best_val_loss": best_loss["from scratch"].tolist()});
 
-# the claim of this section: at the two smallest sizes reusing the pretrained ViT beats from scratch in every draw,
-# and on average over the draws by more than three standard errors of the test-set noise of that average
+# the claim of this section: at the two smallest sizes (of those the arm ran at) reusing the pretrained ViT beats from
+# scratch in every draw, and on average over the draws by more than three standard errors of the test-set noise of that
+# average
 for name in gain:
-    for j in (0, 1):
+    for j in ran[name][:2]:
         assert min(draw_gaps[name][j]) > 0 and gain[name][j] > 3 * gain_se[name][j], (name, sizes[j], draw_gaps[name][j], gain_se[name][j])
 for name in methods:
-    assert mean[name].min() > 0.3  # all well above chance (20 %)
-# the reading below: the gain shrinks as labels grow; at the two smallest sizes fine-tuning's first check (10 steps)
-# already beats the best validation loss of from scratch in every draw; from scratch needs more steps the more images
-# it has
+    assert np.nanmin(mean[name]) > 0.3  # all well above chance (20 %)
+# the reading below: the gain shrinks as labels grow (for each arm that ran at more than one size); at the two smallest
+# sizes fine-tuning's first check (10 steps) already beats the best validation loss of from scratch in every draw; from
+# scratch needs more steps the more images it has
 for name, g in gain.items():
-    assert g[0] > g[-1], (name, g)
-for j in (0, 1):
+    if len(ran[name]) > 1:
+        assert g[ran[name][0]] > g[ran[name][-1]], (name, g)
+for j in ran["fine-tuning"][:2]:
     assert all(first_check_loss["fine-tuning"][:, j] < best_loss["from scratch"][:, j]), (sizes[j], first_check_loss, best_loss)
 steps_mean = {name: steps_used[name].mean(axis=0) for name in methods}
 assert steps_mean["from scratch"][-1] > steps_mean["from scratch"][0], steps_mean
@@ -618,14 +639,17 @@ assert steps_mean["from scratch"][-1] > steps_mean["from scratch"][0], steps_mea
 # %% [markdown]
 # **Reading the result.** With every arm trained to its plateau, both ways of reusing the
 # pretrained ViT beat training it from scratch at the two smallest sizes (in the default
-# profile, both of its sizes) in every draw, and on average by far more than the test set's
+# profile: feature extraction at both of its sizes, fine-tuning at 5 per class, the only
+# size it runs at there) in every draw, and on average by far more than the test set's
 # noise (asserted above): features learned on *other* clothes carry over to classes the
 # model never saw. The gain is larger with the fewest labels and shrinks as labels grow (the
-# printed gains per size), because from scratch improves the most with more data: that is
-# the **data-efficiency** side, and the reason the seed recommends transfer for small data
-# sets. The **optimisation-speed** side is in the validation losses printed under the
-# curves: at the two smallest sizes, fine-tuning after its first 10 steps already has a lower
-# validation loss than from scratch reaches at its best check, in every draw (asserted). From
+# printed gains per size; asserted for every arm measured at more than one size, in the
+# default profile feature extraction), because from scratch improves the most with more
+# data: that is the **data-efficiency** side, and the reason the seed recommends transfer
+# for small data sets. The **optimisation-speed** side is in the validation losses printed
+# under the curves: at the two smallest sizes fine-tuning ran at (5 per class in the default
+# profile), fine-tuning after its first 10 steps already has a lower validation loss than
+# from scratch reaches at its best check, in every draw (asserted). From
 # scratch also needs more steps the more images it has (a budget of a fixed number of steps,
 # as in earlier versions of this notebook, therefore short-changes it most at the largest
 # sizes). Fine-tuning starts from the feature-extraction model; what it adds on top of it is
@@ -635,7 +659,8 @@ assert steps_mean["from scratch"][-1] > steps_mean["from scratch"][0], steps_mea
 # labelled, but are too few to test that spread; the validation set (100 labelled images in
 # the default profile) is larger than the smallest training sets, a luxury of the experiment;
 # the default profile measures only two sizes, so "shrinks" means from 5 to 50 images per
-# class (the full profile has five sizes); and the pretraining is
+# class (the full profile has five sizes), and fine-tunes at 5 per class only, so whether
+# fine-tuning's gain also shrinks is measured in the full profile alone; and the pretraining is
 # small (27,000 images of 5 classes, 64 features). With ViT-B/32's ImageNet-21k features
 # (full profile, section 7) the frozen features are far more general, which is why feature
 # extraction is the seed's first step.
@@ -824,9 +849,11 @@ recorded = course_utils.results.load_all_results()["07_vit_transfer_learning"]
 t = recorded["transfer"]
 names = ["from scratch", "feature extraction", "fine-tuning"]
 table = "\n".join(
-    f"  {n:>3} per class: " + ", ".join(f"{name} {t[name][j]:.1%}" for name in names)
+    f"  {n:>3} per class: " + ", ".join(f"{name} {t[name][j]:.1%}" for name in names if t[name][j] is not None)
     for j, n in enumerate(t["images_per_class"])
 )
+fine_tuning_last = t["gain_over_scratch"]["fine-tuning"][-1]  # None where fine-tuning did not run (default profile)
+fine_tuning_last = "(not run)" if fine_tuning_last is None else f"{100 * fine_tuning_last:+.1f}"
 decay = recorded["adamw_decay_per_step"]
 flowers_line = (
     f"* Flowers with ViT-B/32: {recorded['flowers']['feature_extraction_val_accuracy']:.1%} (feature extraction), "
@@ -841,7 +868,8 @@ print(f"""Measured in this run ({recorded['_meta']['profile']} profile, {time.pe
 {table}
 * Gain over from scratch at {t['images_per_class'][0]} per class: feature extraction {100 * t['gain_over_scratch']['feature extraction'][0]:+.1f} points
   (standard error {100 * t['gain_standard_error']['feature extraction'][0]:.1f}), fine-tuning {100 * t['gain_over_scratch']['fine-tuning'][0]:+.1f} ({100 * t['gain_standard_error']['fine-tuning'][0]:.1f});
-  at {t['images_per_class'][-1]} per class: {100 * t['gain_over_scratch']['feature extraction'][-1]:+.1f} and {100 * t['gain_over_scratch']['fine-tuning'][-1]:+.1f}.
+  at {t['images_per_class'][-1]} per class: {100 * t['gain_over_scratch']['feature extraction'][-1]:+.1f} and {fine_tuning_last}
+  (fine-tuning at {t['fine_tuning_sizes']} per class).
 * GELU, Keras 3 default (exact) vs tensorflow-addons default (tanh): up to {recorded['gelu_exact_vs_tanh_max_abs_diff']:.1e} apart.
 * AdamW with weight_decay={decay['tfa_weight_decay']} at lr={decay['learning_rate']}: Keras 3 removes {decay['keras_same_number']:.1e} per step,
   tensorflow-addons {decay['tfa_weight_decay']:.0e}; Keras needs weight_decay={decay['tfa_weight_decay'] / decay['learning_rate']:g} to match ({decay['keras_converted']:.1e}).
