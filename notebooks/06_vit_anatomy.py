@@ -503,7 +503,8 @@ course_utils.record("vit_tokens_relative_change_after_shift", moved);
 # set there). The test accuracy is measured on 2,000 test images (all 10,000 with
 # `COURSE_PROFILE=full`). To avoid tracing a new training step for every run (seconds each
 # on a CPU), each model is compiled once and restarted from the same initial weights (and dropout state) before
-# every run (`course_utils.vision.remember_start`).
+# every run (`course_utils.vision.remember_start`), and each run reads a new copy of its training set's
+# pipeline, so both models see the same batches in the same order.
 
 # %%
 sizes = course_utils.pick(default=[250, 1000], full=[250, 1000, 4000, 16000, 55000])
@@ -545,6 +546,14 @@ for name, model in models.items():
     # training step instead, they make TensorFlow trace that step twice (seconds for the ViT)
     model.compute_metrics(val_images[:2], val_labels[:2], model(val_images[:2], training=False))
     restart[name] = vision.remember_start(model)
+
+
+def test_accuracy(model, images, labels):
+    """Accuracy, computed by the evaluation step that `fit` traces for the validation checks (no new tracing)."""
+    accuracy = model.evaluate(images, labels, batch_size=n_val, verbose=0, return_dict=True)["accuracy"]
+    return round(accuracy * len(labels)) / len(labels)  # Keras's float32 mean, back to correct / total
+
+
 params = {name: model.count_params() for name, model in models.items()}
 print("parameters: " + ", ".join(f"{name} {p:,}" for name, p in params.items()))
 assert 0.9 < params["tiny ViT"] / params["small CNN"] < 1.1  # comparable sizes
@@ -557,17 +566,19 @@ hunger = {"images": [], "tiny ViT": [], "small CNN": [], "best_epoch": {"tiny Vi
 curves = {name: {} for name in models}
 for n in sizes:
     index = train_order[:n]
-    train_ds = vision.make_dataset(data.x_train[index], data.y_train[index], 28, batch_size, shuffle=True, seed=0).repeat()
     hunger["images"].append(n)
     for name, model in models.items():
         restart[name]()
+        # a new dataset for each run: both models see the same batches in the same order (a second pass
+        # over one dataset would reshuffle from wherever the previous run stopped reading)
+        train_ds = vision.make_dataset(data.x_train[index], data.y_train[index], 28, batch_size, shuffle=True, seed=0)
+        train_ds = train_ds.repeat()
         start = time.perf_counter()
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         history = model.fit(train_ds, steps_per_epoch=check_every, epochs=max_steps // check_every, shuffle=False,
                             validation_data=(val_images, val_labels), validation_batch_size=n_val,  # one batch per check
                             callbacks=[stop], verbose=0).history
-        # test accuracy with the evaluation step `fit` has already traced for the validation checks
-        accuracy = model.evaluate(test_images, test_labels, batch_size=n_val, verbose=0, return_dict=True)["accuracy"]
+        accuracy = test_accuracy(model, test_images, test_labels)
         epochs = check_every * batch_size / n * np.arange(1, len(history["val_loss"]) + 1)  # passes over the n images
         best = int(np.argmin(history["val_loss"]))
         curves[name][n] = dict(epochs=epochs.tolist(), val_accuracy=history["val_accuracy"], best=best)
@@ -693,8 +704,7 @@ shift_accuracy = {name: [] for name in models}
 for pixels in shifts:
     moved_images = shift_images if pixels == 0 else shift_right(shift_images, pixels)
     for name, model in models.items():
-        result = model.evaluate(moved_images, shift_labels, batch_size=n_val, verbose=0, return_dict=True)
-        shift_accuracy[name].append(result["accuracy"])
+        shift_accuracy[name].append(test_accuracy(model, moved_images, shift_labels))
 course_utils.record("shift_accuracy", {"pixels": shifts, **shift_accuracy})
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
