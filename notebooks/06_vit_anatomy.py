@@ -125,15 +125,14 @@ def show_grid(ax, image, patch, title):
     ax.set_ylabel("y (pixels)")
 
 
-def show_sequence(fig, cells, patches, patch):
-    """The patches as a sequence: 49 small images in reading order."""
-    for k, cell in enumerate(cells):
-        ax = fig.add_subplot(cell)
-        ax.imshow(patches[k].reshape(patch, patch, 3).astype("uint8"), cmap="gray", vmin=0, vmax=255)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if k % 8 == 0:
-            ax.set_title(str(k), fontsize=7)
+def show_sequence(ax, patches, patch):
+    """The patches as a sequence: 49 small images side by side in reading order, a white gap between them."""
+    gap = patch // 4
+    tiles = patches.reshape(-1, patch, patch, 3).astype("uint8")  # undo the flattening of each patch
+    tiles = np.pad(tiles, ((0, 0), (0, 0), (0, gap), (0, 0)), constant_values=255)  # white gap on the right
+    ax.imshow(tiles.transpose(1, 0, 2, 3).reshape(patch, -1, 3)[:, :-gap])  # one strip: (patch, 49 tiles, 3)
+    ax.set_xticks([k * (patch + gap) + patch / 2 - 0.5 for k in range(0, len(tiles), 8)], range(0, len(tiles), 8), fontsize=7)
+    ax.set_yticks([])
 
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
@@ -142,12 +141,11 @@ show_grid(axes[1], photo_224[0], 32, "Photo (scikit-learn china.jpg), 224×224: 
 plt.tight_layout()
 plt.show()
 
-fig = plt.figure(figsize=(14, 1.9))
-grid = fig.add_gridspec(2, 49, hspace=0.6, wspace=0.08)
-show_sequence(fig, [grid[0, k] for k in range(49)], boot_patches[0], 4)
-show_sequence(fig, [grid[1, k] for k in range(49)], photo_patches[0], 32)
+fig, axes = plt.subplots(2, 1, figsize=(14, 1.9))
+show_sequence(axes[0], boot_patches[0], 4)
+show_sequence(axes[1], photo_patches[0], 32)
 fig.suptitle("The two images as sequences of 49 patches, read row by row (top: boot, bottom: photo; "
-             "patch index above every 8th)", fontsize=10)
+             "patch index below every 8th)", fontsize=10)
 plt.show()
 
 # %% [markdown]
@@ -300,25 +298,23 @@ untrained_position = untrained.get_layer("Transformer_posembed_input").get_weigh
 similarity = {"pretrained": vision.position_similarity(position, grid=7),
               "untrained": vision.position_similarity(untrained_position, grid=7)}
 
-fig = plt.figure(figsize=(13, 6.4))
-outer = fig.add_gridspec(1, 2, left=0.04, right=0.9, wspace=0.12)
-for k, (name, sim) in enumerate(similarity.items()):
-    inner = outer[k].subgridspec(7, 7, wspace=0.06, hspace=0.06)
-    for i in range(7):
-        for j in range(7):
-            ax = fig.add_subplot(inner[i, j])
-            image = ax.imshow(sim[i, j], vmin=-0.5, vmax=0.5, cmap="viridis")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j == 0:
-                ax.set_ylabel(str(i + 1), fontsize=8)
-            if i == 6:
-                ax.set_xlabel(str(j + 1), fontsize=8)
-            if i == 0 and j == 3:
-                ax.set_title(f"{name} tiny ViT", fontsize=11)
-fig.text(0.47, 0.02, "patch column (each small map: that patch against all 49)", ha="center", fontsize=9)
-fig.text(0.005, 0.5, "patch row", va="center", rotation=90, fontsize=9)
-fig.colorbar(image, cax=fig.add_axes([0.92, 0.2, 0.015, 0.6]), label="cosine similarity (colours clipped at ±0.5)")
+
+
+def mosaic(maps):
+    """A (7, 7, 7, 7) grid of 7×7 maps as one image, a blank (NaN) line between neighbouring maps."""
+    padded = np.pad(maps, ((0, 0), (0, 0), (0, 1), (0, 1)), constant_values=np.nan)  # (7, 7, 8, 8)
+    return padded.transpose(0, 2, 1, 3).reshape(56, 56)[:-1, :-1]  # map (i, j) at rows 8i.., columns 8j..
+
+
+fig, axes = plt.subplots(1, 2, figsize=(13, 6.4), layout="constrained")
+for ax, (name, sim) in zip(axes, similarity.items()):
+    image = ax.imshow(mosaic(sim), vmin=-0.5, vmax=0.5, cmap=plt.get_cmap("viridis").with_extremes(bad="white"))
+    ax.set_xticks(np.arange(7) * 8 + 3, range(1, 8), fontsize=8)
+    ax.set_yticks(np.arange(7) * 8 + 3, range(1, 8), fontsize=8)
+    ax.tick_params(length=0)
+    ax.set_frame_on(False)
+    ax.set(title=f"{name} tiny ViT", xlabel="patch column (each small map: that patch against all 49)", ylabel="patch row")
+fig.colorbar(image, ax=axes, shrink=0.6, label="cosine similarity (colours clipped at ±0.5)")
 fig.suptitle("Cosine similarity between the position embedding of each patch and those of all the others", fontsize=11)
 plt.show()
 
@@ -507,13 +503,15 @@ course_utils.record("vit_tokens_relative_change_after_shift", moved);
 # set there). The test accuracy is measured on 2,000 test images (all 10,000 with
 # `COURSE_PROFILE=full`). To avoid tracing a new training step for every run (seconds each
 # on a CPU), each model is compiled once and restarted from the same initial weights (and dropout state) before
-# every run (`course_utils.vision.remember_start`).
+# every run (`course_utils.vision.remember_start`), and each run reads a new copy of its training set's
+# pipeline, so both models see the same batches in the same order.
 
 # %%
 sizes = course_utils.pick(default=[250, 1000], full=[250, 1000, 4000, 16000, 55000])
 n_val = course_utils.pick(default=500, full=5000)
 n_test = course_utils.pick(default=2000, full=10000)
-batch_size, check_every, patience = 32, 25, 4  # validation every 25 steps; stop after 4 checks without improvement
+batch_size, check_every = 32, 25  # validation every 25 steps
+patience = course_utils.pick(default=3, full=4)  # stop after this many checks without improvement
 max_steps = course_utils.pick(default=1500, full=40000)  # an upper bound; early stopping ends sooner
 
 
@@ -531,17 +529,6 @@ def small_cnn(num_classes=10):
     ], name="small_cnn")
 
 
-models = {"tiny ViT": vision.build_tiny_vit(classes=10, name="vit-from-scratch"), "small CNN": small_cnn()}
-restart = {}
-for name, model in models.items():
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    restart[name] = vision.remember_start(model)
-params = {name: model.count_params() for name, model in models.items()}
-print("parameters: " + ", ".join(f"{name} {p:,}" for name, p in params.items()))
-assert 0.9 < params["tiny ViT"] / params["small CNN"] < 1.1  # comparable sizes
-course_utils.record("data_hunger_parameters", params)
-
 rng = np.random.default_rng(0)
 train_order = rng.permutation(len(data.x_train))  # nested subsets: the 1,000 contain the 250
 val_index = train_order[-n_val:]  # validation images: never in a training set
@@ -550,23 +537,48 @@ test_index = rng.choice(len(data.x_test), n_test, replace=False)
 test_images = vision.prepare_images(data.x_test[test_index, ..., np.newaxis], 28)
 test_labels = data.y_test[test_index]
 
+models = {"tiny ViT": vision.build_tiny_vit(classes=10, name="vit-from-scratch"), "small CNN": small_cnn()}
+restart = {}
+for name, model in models.items():
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    # create the accuracy metric's variables now (two images, no training): created during the first
+    # training step instead, they make TensorFlow trace that step twice (seconds for the ViT)
+    model.compute_metrics(val_images[:2], val_labels[:2], model(val_images[:2], training=False))
+    restart[name] = vision.remember_start(model)
+
+
+def test_accuracy(model, images, labels):
+    """Accuracy, computed by the evaluation step that `fit` traces for the validation checks (no new tracing)."""
+    accuracy = model.evaluate(images, labels, batch_size=n_val, verbose=0, return_dict=True)["accuracy"]
+    return round(accuracy * len(labels)) / len(labels)  # Keras's float32 mean, back to correct / total
+
+
+params = {name: model.count_params() for name, model in models.items()}
+print("parameters: " + ", ".join(f"{name} {p:,}" for name, p in params.items()))
+assert 0.9 < params["tiny ViT"] / params["small CNN"] < 1.1  # comparable sizes
+course_utils.record("data_hunger_parameters", params)
+
+
 # %%
 hunger = {"images": [], "tiny ViT": [], "small CNN": [], "best_epoch": {"tiny ViT": [], "small CNN": []},
           "epochs_run": {"tiny ViT": [], "small CNN": []}, "seconds": {"tiny ViT": [], "small CNN": []}}
 curves = {name: {} for name in models}
 for n in sizes:
     index = train_order[:n]
-    train_ds = vision.make_dataset(data.x_train[index], data.y_train[index], 28, batch_size, shuffle=True, seed=0).repeat()
     hunger["images"].append(n)
     for name, model in models.items():
         restart[name]()
+        # a new dataset for each run: both models see the same batches in the same order (a second pass
+        # over one dataset would reshuffle from wherever the previous run stopped reading)
+        train_ds = vision.make_dataset(data.x_train[index], data.y_train[index], 28, batch_size, shuffle=True, seed=0)
+        train_ds = train_ds.repeat()
         start = time.perf_counter()
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         history = model.fit(train_ds, steps_per_epoch=check_every, epochs=max_steps // check_every, shuffle=False,
                             validation_data=(val_images, val_labels), validation_batch_size=n_val,  # one batch per check
                             callbacks=[stop], verbose=0).history
-        scores = vision.predict_in_batches(model, test_images)
-        accuracy = float(np.mean(np.argmax(scores, axis=-1) == test_labels))
+        accuracy = test_accuracy(model, test_images, test_labels)
         epochs = check_every * batch_size / n * np.arange(1, len(history["val_loss"]) + 1)  # passes over the n images
         best = int(np.argmin(history["val_loss"]))
         curves[name][n] = dict(epochs=epochs.tolist(), val_accuracy=history["val_accuracy"], best=best)
@@ -692,8 +704,7 @@ shift_accuracy = {name: [] for name in models}
 for pixels in shifts:
     moved_images = shift_images if pixels == 0 else shift_right(shift_images, pixels)
     for name, model in models.items():
-        scores = vision.predict_in_batches(model, moved_images)
-        shift_accuracy[name].append(float(np.mean(np.argmax(scores, axis=-1) == shift_labels)))
+        shift_accuracy[name].append(test_accuracy(model, moved_images, shift_labels))
 course_utils.record("shift_accuracy", {"pixels": shifts, **shift_accuracy})
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
