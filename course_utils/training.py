@@ -7,6 +7,8 @@
   ``.seconds``.
 * :func:`predict_in_batches` -- ``model(x)`` in inference mode, batch by batch, as NumPy
   (no ``predict`` function traced per model).
+* :func:`build_metrics` -- a compiled model's metric variables created before ``fit`` (one
+  trace of the training step, not two).
 * :func:`remember_start` -- go back to a compiled model's starting point between runs
   (several seeds or data sizes without compiling, and tracing, the model again), with each
   seed's own initial weights if asked (``remember_start(model, build=build)``).
@@ -128,6 +130,16 @@ class EpochLog(keras.callbacks.Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.show and self.seconds:
             self._show(f"done, {len(self.seconds)} epochs in {sum(self.seconds):.0f} s", self._last_logs)
+
+
+def build_metrics(model, x, y) -> None:
+    """Create a compiled model's metric variables now, from two examples, before its first ``fit``.
+
+    Keras creates them lazily. Created inside ``fit``'s first traced training step instead, they
+    make TensorFlow trace that step twice: seconds per model on a CPU (measured for the ViTs of
+    notebooks 06 and 07). Nothing is trained; ``fit`` resets the metrics when it starts.
+    """
+    model.compute_metrics(x[:2], y[:2], model(x[:2], training=False))
 
 
 def remember_start(model, build=None):

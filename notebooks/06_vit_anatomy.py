@@ -542,9 +542,9 @@ restart = {}
 for name, model in models.items():
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    # create the accuracy metric's variables now (two images, no training): created during the first
+    # the accuracy metric's variables now (two images, no training): created during the first
     # training step instead, they make TensorFlow trace that step twice (seconds for the ViT)
-    model.compute_metrics(val_images[:2], val_labels[:2], model(val_images[:2], training=False))
+    vision.build_metrics(model, val_images, val_labels)
     restart[name] = vision.remember_start(model)
 
 

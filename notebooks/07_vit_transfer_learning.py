@@ -431,10 +431,9 @@ compile_with(whole_model, 1e-3)
 
 test_features = vision.predict_in_batches(frozen_backbone, test_images)  # (1000, 64), computed once
 val_features = vision.predict_in_batches(frozen_backbone, val_images)
-# Build the accuracy metric's variables now, with one call on two images: Keras creates them lazily, and created inside
-# fit's first traced training step they make TensorFlow trace that step twice (seconds on a CPU)
-for model, inputs in ((whole_model, val_images[:2]), (head_only, val_features[:2])):
-    model.compute_metrics(inputs, val_labels[:2], model(inputs, training=False))
+# the accuracy metric's variables now: created inside fit's first traced step, they would make TensorFlow trace it twice
+vision.build_metrics(whole_model, val_images, val_labels)
+vision.build_metrics(head_only, val_features, val_labels)
 restart = {"whole model": vision.remember_start(whole_model), "head": vision.remember_start(head_only)}
 
 

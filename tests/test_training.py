@@ -225,3 +225,29 @@ def test_restart_with_a_part_of_another_model_says_so():
     stranger = _dropout_model()
     with pytest.raises(ValueError, match="not part of"):
         remember_start(model, build={stranger: _dropout_model})
+
+
+def _traces_of_first_fit(build_first: bool) -> int:
+    """How many times fit's training step is traced in a first fit (its Python runs once per trace)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    traces, train_step = [], model.train_step
+    model.train_step = lambda data: traces.append(1) or train_step(data)
+    x, y = np.random.rand(64, 4).astype("float32"), np.random.randint(0, 3, 64)
+    model.optimizer.build(model.trainable_variables)  # as remember_start does: Adam's variables exist
+    if build_first:
+        from course_utils.training import build_metrics
+
+        build_metrics(model, x, y)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    return len(traces)
+
+
+def test_build_metrics_saves_the_second_trace_of_the_training_step():
+    assert _traces_of_first_fit(build_first=False) == 2  # the metric's variables created in the first trace
+    assert _traces_of_first_fit(build_first=True) == 1

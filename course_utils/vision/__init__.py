@@ -22,7 +22,7 @@ This package module re-exports the submodules' public names, so it belongs to th
 lesson code imports the lesson submodules directly (``from course_utils.vision.patches import ...``).
 """
 
-from course_utils.training import remember_start  # used by notebooks 06 and 07 as vision.remember_start
+from course_utils.training import build_metrics, remember_start  # used by notebooks 06 and 07 as vision.*
 from course_utils.vision.analysis import mean_attention_distance, position_similarity
 from course_utils.vision.flowers import flowers_transfer, load_flower_photos
 from course_utils.vision.google_weights import (
@@ -84,6 +84,7 @@ __all__ = [
     "predict_in_batches",
     "prepare_images",
     "read_card",
+    "build_metrics",
     "remember_start",
     "remove_top",
     "seed_head",
