@@ -670,8 +670,7 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
     best = best_seconds(probe)
     parts_text = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in best.items())
     quota = probe.get("cpu_quota")
-    throttled = quota is not None and quota < cpus
-    how = "best of several runs" + (", at least CPU seconds / quota" if throttled else "")
+    how = "best of several runs" + (", at least CPU seconds / quota" if quota is not None and quota < cpus else "")
     checks = []
     reasons = busy_reasons(probe, reference)
     factor = speed_factor(reference_parts(reference), probe)
