@@ -525,19 +525,8 @@ def read_saved_probe(max_age_s: float = 15 * 60, now: float | None = None) -> di
 
 
 def best_seconds(probe: dict) -> dict[str, float]:
-    """Each part's fastest repetition: the least disturbed measure of what the machine can do.
-
-    Under a CPU quota smaller than the cores, a part's seconds are at least its median CPU
-    seconds divided by the quota. A short repetition that starts early in a quota period runs at
-    full speed (the best of 5 is such a burst), but a notebook runs for minutes and gets the
-    quota's rate on average: CPU seconds / quota.
-    """
-    quota, cpus = probe.get("cpu_quota"), probe.get("cpus") or os.cpu_count()
-    throttled = quota is not None and quota < cpus
-    return {
-        name: max(min(part["wall"]), statistics.median(part["cpu"]) / quota if throttled else 0.0)
-        for name, part in probe["parts"].items()
-    }
+    """Each part's fastest repetition: the least disturbed measure of what the machine can do."""
+    return {name: min(part["wall"]) for name, part in probe["parts"].items()}
 
 
 def cpu_share(probe: dict) -> float:
@@ -669,8 +658,6 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
     cpus = probe.get("cpus") or os.cpu_count()
     best = best_seconds(probe)
     parts_text = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in best.items())
-    quota = probe.get("cpu_quota")
-    how = "best of several runs" + (", at least CPU seconds / quota" if quota is not None and quota < cpus else "")
     checks = []
     reasons = busy_reasons(probe, reference)
     factor = speed_factor(reference_parts(reference), probe)
@@ -689,11 +676,12 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
             Check(
                 "CPU probe",
                 "ok",
-                f"{parts_text} on {cpus} CPUs ({how}), vs the reference machine "
+                f"{parts_text} on {cpus} CPUs (best of several runs), vs the reference machine "
                 f"({reference.get('cpus', '?')} CPUs): notebooks take about {factor:.1f}x the reference "
                 "times",
             )
         )
+    quota = probe.get("cpu_quota")
     if quota is not None and quota < cpus:
         checks.append(Check("CPU quota", "note", QUOTA_NOTE.format(quota=quota, cpus=cpus)))
     if reasons:

@@ -48,21 +48,6 @@ def test_factor_is_the_geometric_mean_of_the_parts_ratios():
     assert doctor.reference_parts({"probe_seconds": 0.2, "notebooks": {}}) == {}
 
 
-def test_under_a_quota_a_part_takes_at_least_its_cpu_seconds_over_the_quota():
-    # a 0.45-CPU quota: the best repetition ran in a fresh period at full speed (same wall as the
-    # reference), but each repetition needs 1.5x its wall in CPU seconds, which the quota pays for
-    # at 0.45 CPU second per second: a minutes-long notebook runs 1.5 / 0.45 = 3.33x as long
-    burst = {**fake_probe(REF_PARTS, cpu_per_wall=1.5), "cpu_quota": 0.45}
-    assert doctor.speed_factor(REF_PARTS, burst) == pytest.approx(1.5 / 0.45)
-    # without the quota the same timings are a machine as fast as the reference
-    assert doctor.speed_factor(REF_PARTS, {**burst, "cpu_quota": None}) == pytest.approx(1.0)
-    # a quota as large as the machine limits nothing
-    assert doctor.speed_factor(REF_PARTS, {**burst, "cpu_quota": 2.0}) == pytest.approx(1.0)
-    # the wall time still counts when it is the longer (a part waiting on something else)
-    waiting = {**fake_probe({k: 4 * v for k, v in REF_PARTS.items()}, cpu_per_wall=0.2), "cpu_quota": 0.45}
-    assert doctor.speed_factor(REF_PARTS, waiting) == pytest.approx(4.0)
-
-
 def test_prediction_scales_each_notebook_by_the_factor():
     assert doctor.predict(REFERENCE, 2.5) == {"notebooks/01_a.ipynb": 150.0, "notebooks/02_b.ipynb": 250.0}
 
