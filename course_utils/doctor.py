@@ -42,7 +42,7 @@ from importlib import metadata
 from pathlib import Path
 
 from course_utils import data
-from course_utils.machine import cpu_quota, match_threads_to_quota
+from course_utils.machine import cpu_quota, match_threads_to_machine
 from course_utils.paths import REPO_ROOT, WEIGHTS_DIR, data_dir
 from course_utils.profile import PROFILE
 
@@ -455,7 +455,7 @@ def probe_workload(repeats: int = 5) -> dict:
     import keras
 
     import_seconds = time.perf_counter() - start
-    match_threads_to_quota()  # as course_utils.start does in every notebook, before the first operation
+    match_threads_to_machine()  # as course_utils.start does in every notebook, before the first operation
     keras.utils.set_random_seed(0)
     builders = {"text": _text_part, "vision": _vision_part, "blas": _blas_part, "tfidf": _tfidf_part}
     parts, warmup = {}, {}

@@ -1,16 +1,26 @@
 """What this machine lets the course use: its CPU quota, and TensorFlow's threads to match it.
 
-JupyterHub, Binder and container platforms often limit a user's CPU time with a quota (Linux
-CFS bandwidth control: so many microseconds of CPU per 100-ms period) instead of giving fewer
-cores, so ``os.cpu_count()`` still shows every core of the host. TensorFlow sizes its thread
-pools from the cores it sees, so under a quota of 0.45 CPU on a 2-core machine it runs two
-worker threads (and spins them while they wait) on less than half a core's worth of time.
-Measured here (notebook 04 under a 0.45-CPU quota): one thread each for TensorFlow's two pools
-took 220 s of wall time against 336 s with the defaults.
+TensorFlow has two thread pools: *intra-op* threads split one operation (a matrix product)
+between cores, *inter-op* threads run independent operations (the query, key and value
+projections; the gradients of different layers) at the same time. It sizes both from the cores
+it sees. Two things make that a poor fit for this course:
 
-:func:`match_threads_to_quota` is called by ``course_utils.start`` (the first cell of every
+* **Small operations on 2 cores.** The course's models are small: splitting one of their
+  operations between two threads costs about as much in hand-over as it gains. With one thread
+  per operation and two operations at once, an epoch of notebook 04's Transformer took 2.1
+  instead of 3.0 CPU seconds and 1.5 instead of 1.9 s of wall time on this 2-core machine;
+  whole notebooks ran 0-17 % faster and none slower (measurements in CONTRIBUTING.md).
+* **A CPU quota.** JupyterHub, Binder and container platforms often limit a user's CPU time with
+  a quota (Linux CFS bandwidth control: so many microseconds of CPU per 100-ms period) instead of
+  giving fewer cores, so ``os.cpu_count()`` still shows every core of the host. Under a quota of
+  0.45 CPU on a 2-core machine TensorFlow's defaults run two worker threads (and spin them while
+  they wait) on less than half a core's worth of time. Measured here (notebook 04 under a
+  0.45-CPU quota): one thread for each pool took 220 s of wall time against 336 s with the defaults.
+
+:func:`match_threads_to_machine` is called by ``course_utils.start`` (the first cell of every
 notebook) and by the doctor's probe, before TensorFlow runs its first operation: the thread
-pools are created then and cannot change afterwards.
+pools are created then and cannot change afterwards. With more than 2 CPUs and no quota it
+leaves TensorFlow's defaults (not measured here).
 """
 
 from __future__ import annotations
@@ -77,32 +87,42 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def threads_for_quota(quota: float | None, cpus: int) -> int | None:
-    """TensorFlow threads per pool for a quota: ``ceil(quota)``; None when it does not limit (the default)."""
-    if quota is None or quota >= cpus:
-        return None
-    return max(1, math.ceil(quota))
+def tensorflow_threads(quota: float | None, cpus: int) -> tuple[int, int] | None:
+    """TensorFlow's ``(intra_op, inter_op)`` threads for ``cpus`` cores and a CPU quota; None: its defaults.
 
-
-def match_threads_to_quota() -> str | None:
-    """Under a CPU quota smaller than the cores, give TensorFlow's two thread pools ``ceil(quota)`` threads.
-
-    Returns a one-line note saying what
-    was set (or why it could not be), None when there is no quota to match. Must run before
-    TensorFlow's first operation; afterwards the pools exist, and the note says so.
+    The CPUs the course may use are the cores, or ``ceil(quota)`` under a smaller quota. On at
+    most 2 of them: one thread per operation, and as many operations at once as CPUs. On more,
+    under a quota: ``ceil(quota)`` threads in each pool; without one, TensorFlow's defaults.
     """
-    quota = cpu_quota()
-    threads = threads_for_quota(quota, usable_cpus())
+    limited = quota is not None and quota < cpus
+    budget = max(1, math.ceil(quota)) if limited else cpus
+    if budget <= 2:
+        return 1, budget
+    return (budget, budget) if limited else None
+
+
+def match_threads_to_machine() -> str | None:
+    """Give TensorFlow's two thread pools the sizes :func:`tensorflow_threads` chooses for this machine.
+
+    Returns a one-line note saying what was set (or why it could not be), None when TensorFlow
+    keeps its defaults. Must run before TensorFlow's first operation; afterwards the pools
+    exist, and the note says so.
+    """
+    quota, cpus = cpu_quota(), usable_cpus()
+    threads = tensorflow_threads(quota, cpus)
     if threads is None:
         return None
     import tensorflow as tf
 
+    where = f"CPU quota {quota:.2g} CPU" if quota is not None and quota < cpus else f"{cpus} CPU{'s' if cpus > 1 else ''}"
+    intra, inter = threads
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
     except RuntimeError:  # TensorFlow has already run an operation: its pools are fixed
         return (
-            f"CPU quota {quota:.2g} CPU: TensorFlow had already started, so it keeps its default threads "
+            f"{where}: TensorFlow had already started, so it keeps its default threads "
             "(restart the kernel and run the first cell first)"
         )
-    return f"CPU quota {quota:.2g} CPU: TensorFlow uses {threads} thread{'s' if threads > 1 else ''} per pool"
+    at_once = "1 operation at a time" if inter == 1 else f"up to {inter} operations at once"
+    return f"{where}: TensorFlow runs {at_once}, {intra} thread{'s' if intra > 1 else ''} each"

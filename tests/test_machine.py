@@ -46,13 +46,18 @@ def test_cpu_quota_read_from_cgroup_v1_and_v2_the_smallest_ancestor_counts(tmp_p
     assert machine.cpu_quota(tmp_path / "nowhere", tmp_path / "no_proc_file") is None
 
 
-def test_threads_match_a_quota_smaller_than_the_cores_and_only_then():
-    assert machine.threads_for_quota(0.45, cpus=2) == 1
-    assert machine.threads_for_quota(0.05, cpus=2) == 1
-    assert machine.threads_for_quota(1.5, cpus=4) == 2
-    assert machine.threads_for_quota(1.5, cpus=2) == 2
-    assert machine.threads_for_quota(2.0, cpus=2) is None  # the whole machine: the default
-    assert machine.threads_for_quota(None, cpus=2) is None
+def test_threads_one_per_operation_on_two_cpus_and_match_a_quota():
+    assert machine.tensorflow_threads(None, cpus=2) == (1, 2)  # 2 cores: 2 operations at once, 1 thread each
+    assert machine.tensorflow_threads(None, cpus=1) == (1, 1)
+    assert machine.tensorflow_threads(0.45, cpus=2) == (1, 1)  # less than one core's time: one thread in all
+    assert machine.tensorflow_threads(0.05, cpus=2) == (1, 1)
+    assert machine.tensorflow_threads(1.5, cpus=2) == (1, 2)
+    assert machine.tensorflow_threads(1.5, cpus=4) == (1, 2)
+    assert machine.tensorflow_threads(2.0, cpus=2) == (1, 2)  # a quota of the whole machine: as without one
+    assert machine.tensorflow_threads(3.0, cpus=8) == (3, 3)  # a quota below many cores: ceil(quota) per pool
+    assert machine.tensorflow_threads(2.5, cpus=8) == (3, 3)
+    assert machine.tensorflow_threads(None, cpus=8) is None  # more than 2 cores, no quota: TensorFlow's defaults
+    assert machine.tensorflow_threads(8.0, cpus=8) is None
 
 
 def _run_with_quota(code: str, build_dir: Path) -> str:
@@ -101,7 +106,7 @@ def test_every_notebook_sets_the_threads_before_tensorflow_starts(tmp_path):
     wrong = [
         nb.stem
         for nb, out in printed.items()
-        if "TensorFlow uses 1 thread per pool" not in out or "threads 1 1" not in out
+        if "CPU quota 0.45 CPU: TensorFlow runs 1 operation at a time, 1 thread each" not in out or "threads 1 1" not in out
     ]
     assert not wrong, f"TensorFlow started before course_utils.start(...) in {wrong}: {printed}"
 
