@@ -114,7 +114,8 @@ def match_threads_to_machine() -> str | None:
         return None
     import tensorflow as tf
 
-    where = f"CPU quota {quota:.2g} CPU" if quota is not None and quota < cpus else f"{cpus} CPU{'s' if cpus > 1 else ''}"
+    limited = quota is not None and quota < cpus
+    where = f"CPU quota {quota:.2g} CPU" if limited else f"{cpus} CPU{'s' if cpus > 1 else ''}"
     intra, inter = threads
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)

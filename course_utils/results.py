@@ -31,7 +31,7 @@ def start(notebook: str, seed: int = 42, quiet: bool = False) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # imported here so that light tools (doctor, fetch) stay fast
 
-    threads_note = match_threads_to_machine()  # before TensorFlow's first operation (see course_utils.machine)
+    threads_note = match_threads_to_machine()  # before TensorFlow's first operation (course_utils.machine)
     keras.utils.set_random_seed(seed)
     path = results_path(notebook)
     path.parent.mkdir(parents=True, exist_ok=True)

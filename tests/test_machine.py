@@ -56,7 +56,7 @@ def test_threads_one_per_operation_on_two_cpus_and_match_a_quota():
     assert machine.tensorflow_threads(2.0, cpus=2) == (1, 2)  # a quota of the whole machine: as without one
     assert machine.tensorflow_threads(3.0, cpus=8) == (3, 3)  # a quota below many cores: ceil(quota) per pool
     assert machine.tensorflow_threads(2.5, cpus=8) == (3, 3)
-    assert machine.tensorflow_threads(None, cpus=8) is None  # more than 2 cores, no quota: TensorFlow's defaults
+    assert machine.tensorflow_threads(None, cpus=8) is None  # > 2 cores, no quota: TensorFlow's defaults
     assert machine.tensorflow_threads(8.0, cpus=8) is None
 
 
@@ -92,6 +92,9 @@ def _first_cells(notebook: Path) -> str:
     return "\n".join(cells[: first + 1])
 
 
+QUOTA_NOTE = "CPU quota 0.45 CPU: TensorFlow runs 1 operation at a time, 1 thread each"
+
+
 def test_every_notebook_sets_the_threads_before_tensorflow_starts(tmp_path):
     """No notebook runs a TensorFlow operation before ``course_utils.start(...)``.
 
@@ -103,11 +106,7 @@ def test_every_notebook_sets_the_threads_before_tensorflow_starts(tmp_path):
         printed = dict(
             zip(NOTEBOOKS, pool.map(lambda nb: _run_with_quota(_first_cells(nb), tmp_path), NOTEBOOKS))
         )
-    wrong = [
-        nb.stem
-        for nb, out in printed.items()
-        if "CPU quota 0.45 CPU: TensorFlow runs 1 operation at a time, 1 thread each" not in out or "threads 1 1" not in out
-    ]
+    wrong = [nb.stem for nb, out in printed.items() if QUOTA_NOTE not in out or "threads 1 1" not in out]
     assert not wrong, f"TensorFlow started before course_utils.start(...) in {wrong}: {printed}"
 
 
