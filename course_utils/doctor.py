@@ -42,7 +42,7 @@ from importlib import metadata
 from pathlib import Path
 
 from course_utils import data
-from course_utils.machine import cpu_quota, match_threads_to_machine
+from course_utils.machine import cpu_quota, match_threads_to_machine, usable_cpus
 from course_utils.paths import REPO_ROOT, WEIGHTS_DIR, data_dir
 from course_utils.profile import PROFILE
 
@@ -476,7 +476,7 @@ def probe_workload(repeats: int = 5) -> dict:
         "warmup": warmup,
         "import_seconds": round(import_seconds, 3),
         "busy_before_percent": busy_before,
-        "cpus": os.cpu_count(),
+        "cpus": usable_cpus(),  # the cores this process may run on, as machine.tensorflow_threads sees them
         "cpu_quota": cpu_quota(),
     }
 
