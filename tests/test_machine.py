@@ -60,11 +60,11 @@ def test_threads_one_per_operation_on_two_cpus_and_match_a_quota():
     assert machine.tensorflow_threads(8.0, cpus=8) is None
 
 
-def _run_with_quota(code: str, build_dir: Path) -> str:
-    """Run ``code`` in a fresh Python that sees a 0.45-CPU quota on 2 cores; return what it printed."""
-    fake_quota = "import course_utils.machine as m\nm.cpu_quota = lambda: 0.45\nm.usable_cpus = lambda: 2\n"
+def _run_with_quota(code: str, build_dir: Path, quota: float | None = 0.45) -> str:
+    """Run ``code`` in a fresh Python that sees ``quota`` (None: none) on 2 cores; return its output."""
+    fake = f"import course_utils.machine as m\nm.cpu_quota = lambda: {quota}\nm.usable_cpus = lambda: 2\n"
     result = subprocess.run(
-        [sys.executable, "-c", fake_quota + code + CHECK_THREADS],
+        [sys.executable, "-c", fake + code + CHECK_THREADS],
         cwd=REPO,
         env={
             **os.environ,
@@ -80,8 +80,11 @@ def _run_with_quota(code: str, build_dir: Path) -> str:
 
 CHECK_THREADS = textwrap.dedent("""
     import tensorflow as tf
+    import threadpoolctl
     print("threads", tf.config.threading.get_intra_op_parallelism_threads(),
           tf.config.threading.get_inter_op_parallelism_threads())
+    print("blas threads", sorted({pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                                  if pool["user_api"] == "blas"}))
 """)
 
 
@@ -115,3 +118,10 @@ def test_too_late_is_said_not_hidden(tmp_path):
     printed = _run_with_quota(started + "import course_utils\ncourse_utils.start('late')\n", tmp_path)
     assert "TensorFlow had already started" in printed
     assert "threads 0 0" in printed  # 0: TensorFlow's default, the cores it sees
+    assert "blas threads [1]" in printed  # NumPy's BLAS can still be limited
+
+
+def test_two_cpus_one_thread_per_operation_two_at_once(tmp_path):
+    printed = _run_with_quota("import course_utils\ncourse_utils.start('two')\n", tmp_path, quota=None)
+    assert "2 CPUs: TensorFlow runs up to 2 operations at once, 1 thread each" in printed
+    assert "threads 1 2" in printed and "blas threads [1]" in printed
