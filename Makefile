@@ -41,7 +41,7 @@ PIP_INSTALL      := $(PY) -m pip install --quiet --disable-pip-version-check $(P
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench bench-predict lock check-locks sync-notebooks clean book book-setup test-book lock-book progress slides schedule
+.PHONY: help setup setup-data lab reset lint test test-unit test-tools lock-test test-notebooks test-legacy fetch serve doctor bench bench-predict bench-threads lock check-locks sync-notebooks clean book book-setup test-book lock-book progress slides schedule
 
 help:
 	@echo "make lab     set up and open the course in JupyterLab"
@@ -52,6 +52,7 @@ help:
 	@echo "make serve   serve the data cache to a workshop room (COURSE_MIRROR)"
 	@echo "make doctor  pre-flight check;  make bench  timing benchmarks"
 	@echo "make bench-predict  the doctor's predicted notebook times vs the last make test"
+	@echo "make bench-threads  TensorFlow/BLAS threads per operation: the course's choice vs the defaults"
 	@echo "make lint    ruff check + format check (course_utils, tests, benchmarks, tools, notebooks)"
 	@echo "make book [NB=03]   the course as a website in build/book/ (executed notebooks)"
 	@echo "make progress [NOTEBOOKS=dir]   every exercise's status (passed / not yet / not attempted / error)"
@@ -186,6 +187,9 @@ lock-book:
 # the doctor's predicted notebook times against the last `make test` (build/budget.json)
 bench-predict: setup
 	$(PY) -m benchmarks.predict
+
+bench-threads: setup
+	$(PY) -m benchmarks.threads
 
 # --- workshop kit (docs/workshop.md) ----------------------------------------------------
 NOTEBOOKS ?= notebooks
