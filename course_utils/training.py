@@ -160,7 +160,9 @@ class BestPartWeights(keras.callbacks.Callback):
         best.best_epoch  # {"seed": 3, "masked": 1}: each model now holds that epoch's weights
     """
 
-    def __init__(self, parts: Mapping[str, Any], monitor: str = "val_{name}_accuracy", mode: str = "max") -> None:
+    def __init__(
+        self, parts: Mapping[str, Any], monitor: str = "val_{name}_accuracy", mode: str = "max"
+    ) -> None:
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"BestPartWeights: mode must be 'max' or 'min', not {mode!r}")

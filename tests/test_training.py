@@ -257,8 +257,11 @@ def _traces_of_first_side_by_side_fit(build_first: bool) -> int:
     """The same for two models trained side by side as one model with a dict of outputs."""
     keras.utils.set_random_seed(0)
     model, parts = _side_by_side()
-    model.compile(optimizer="adam", loss={name: "sparse_categorical_crossentropy" for name in parts},
-                  metrics={name: ["accuracy"] for name in parts})
+    model.compile(
+        optimizer="adam",
+        loss={name: "sparse_categorical_crossentropy" for name in parts},
+        metrics={name: ["accuracy"] for name in parts},
+    )
     traces, train_step = [], model.train_step
     model.train_step = lambda data: traces.append(1) or train_step(data)
     x, y = _data()
@@ -291,13 +294,18 @@ def _parts_with_scores(scores, mode="max"):
             part.set_weights([np.full_like(w, epoch + 1) for w in part.get_weights()])
         best.on_epoch_end(epoch, {f"val_{name}_accuracy": values[epoch] for name, values in scores.items()})
     best.on_train_end()
-    return best, {name: {float(v) for w in part.get_weights() for v in np.unique(w)} for name, part in parts.items()}
+    return best, {
+        name: {float(v) for w in part.get_weights() for v in np.unique(w)} for name, part in parts.items()
+    }
 
 
 def test_best_part_weights_restores_each_parts_own_best_epoch_first_of_ties():
     best, held = _parts_with_scores({"a": [0.5, 0.7, 0.7, 0.6], "b": [0.5, 0.6, 0.8, 0.9]})
     assert best.best_epoch == {"a": 2, "b": 4} and best.best == {"a": 0.7, "b": 0.9}
-    assert held == {"a": {2.0}, "b": {4.0}}  # a's weights of epoch 2 (not the tie at 3, not the last), b's of epoch 4
+    assert held == {
+        "a": {2.0},
+        "b": {4.0},
+    }  # a's weights of epoch 2 (not the tie at 3, not the last), b's of epoch 4
 
 
 def test_best_part_weights_min_mode_keeps_the_lowest():
@@ -311,16 +319,26 @@ def test_best_part_weights_in_a_real_fit_matches_the_history_and_the_snapshots()
 
     keras.utils.set_random_seed(2)
     model, parts = _side_by_side()
-    model.compile(optimizer="adam", loss={name: "sparse_categorical_crossentropy" for name in parts},
-                  metrics={name: ["accuracy"] for name in parts})
+    model.compile(
+        optimizer="adam",
+        loss={name: "sparse_categorical_crossentropy" for name in parts},
+        metrics={name: ["accuracy"] for name in parts},
+    )
     x, y = _data()
     snapshots = []
     keep = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: snapshots.append({n: p.get_weights() for n, p in parts.items()})
     )
     best = BestPartWeights(parts)
-    history = model.fit(x, {"a": y, "b": y}, validation_data=(x[:32], {"a": y[:32], "b": y[:32]}),
-                        epochs=6, batch_size=16, verbose=0, callbacks=[keep, best])
+    history = model.fit(
+        x,
+        {"a": y, "b": y},
+        validation_data=(x[:32], {"a": y[:32], "b": y[:32]}),
+        epochs=6,
+        batch_size=16,
+        verbose=0,
+        callbacks=[keep, best],
+    )
     for name, part in parts.items():
         epoch = int(np.argmax(history.history[f"val_{name}_accuracy"])) + 1
         assert best.best_epoch[name] == epoch
