@@ -46,6 +46,8 @@ class EpochLog(keras.callbacks.Callback):
         show: show the line (``False``: only record ``.seconds``).
         every: outside a notebook, print every ``every`` epochs; the last epoch is always printed.
         index, total: this model's number and how many models the cell trains ("[2/4]").
+        keys: show only these metrics (e.g. the validation accuracies of models trained side by
+            side, whose logs hold a loss and an accuracy per model); all of them if ``None``.
 
     Example::
 
@@ -62,9 +64,11 @@ class EpochLog(keras.callbacks.Callback):
         every: int = 1,
         index: int | None = None,
         total: int | None = None,
+        keys: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
         self.name = name
+        self.keys = None if keys is None else tuple(keys)
         self.show = show
         self.every = max(1, int(every))
         self.prefix = f"[{index}/{total}] " if index is not None and total is not None else ""
@@ -73,10 +77,11 @@ class EpochLog(keras.callbacks.Callback):
         self._handle: Any = None
         self._last_logs: dict | None = None
 
-    @staticmethod
-    def _metrics(logs: dict | None) -> str:
+    def _metrics(self, logs: dict | None) -> str:
         return "  ".join(
-            f"{key} {value:.4f}" for key, value in sorted((logs or {}).items()) if key != "learning_rate"
+            f"{key} {value:.4f}"
+            for key, value in sorted((logs or {}).items())
+            if key != "learning_rate" and (self.keys is None or key in self.keys)
         )
 
     def _show(self, text: str, logs: dict | None = None) -> bool:

@@ -448,7 +448,8 @@ for k, seed in enumerate(SEEDS):
     history = side_by_side.fit(
         x_train, dict.fromkeys(side_by_side_outputs.values(), y_train), epochs=EPOCHS, batch_size=BATCH,
         validation_data=(x_val, dict.fromkeys(side_by_side_outputs.values(), y_val)), validation_batch_size=len(x_val),
-        verbose=0, callbacks=[EpochLog(f"the three side by side, seed {seed}", index=len(parts) + k + 1, total=total_runs), best])
+        verbose=0, callbacks=[best, EpochLog(f"the three side by side, seed {seed}", index=len(parts) + k + 1, total=total_runs,
+                                             keys=[f"val_{key}_accuracy" for key in side_by_side_outputs.values()])])
     for name, key in side_by_side_outputs.items():
         probabilities = predict_in_batches(parts[name], x_test, batch_size=len(x_test))  # with its best epoch's weights
         correct = probabilities.argmax(axis=-1) == y_test  # per review: the input of the paired tests

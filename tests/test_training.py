@@ -33,6 +33,16 @@ def test_epoch_log_every_prints_every_nth_and_the_last_epoch(capsys):
     assert len(log.seconds) == 5  # every epoch is timed, printed or not
 
 
+def test_epoch_log_keys_shows_only_those_metrics(capsys):
+    from course_utils.training import EpochLog
+
+    _model().fit(
+        np.zeros((4, 3)), np.zeros(4), epochs=1, verbose=0, callbacks=[EpochLog("tiny", keys=["accuracy"])]
+    )
+    line = capsys.readouterr().out
+    assert "accuracy" in line and "loss" not in line
+
+
 def test_epoch_log_silent_still_times(capsys):
     from course_utils.training import EpochLog
 
