@@ -26,8 +26,11 @@ def build_text_classifier(
     num_classes: int = 2,
     mask_zero: bool = False,
     learning_rate: float = 1e-3,
+    name: str = "transformer_classifier",
 ) -> keras.Model:
     """The seed's Transformer text classifier, compiled (Adam, sparse categorical cross-entropy).
+
+    ``name``: the model's name (two of them trained side by side as one model need two names).
 
     ``(batch, maxlen)`` token ids -> ``TokenAndPositionEmbedding`` -> ``TransformerBlock``
     -> ``GlobalAveragePooling1D`` -> ``Dropout`` -> ``Dense(hidden_units, relu)`` ->
@@ -39,7 +42,7 @@ def build_text_classifier(
     )
     x = TransformerBlock(embed_dim, num_heads, ff_dim, rate, key_dim=key_dim, name="transformer_block")(x)
     x = keras.layers.GlobalAveragePooling1D()(x)
-    return _with_head(inputs, x, rate, hidden_units, num_classes, learning_rate, "transformer_classifier")
+    return _with_head(inputs, x, rate, hidden_units, num_classes, learning_rate, name)
 
 
 def build_lstm_classifier(

@@ -9,6 +9,8 @@
   (no ``predict`` function traced per model).
 * :func:`build_metrics` -- a compiled model's metric variables created before ``fit`` (one
   trace of the training step, not two).
+* :class:`BestPartWeights` -- ``EarlyStopping(restore_best_weights=True)`` for each part of a
+  model trained side by side: each part ends with the weights of its own best validation epoch.
 * :func:`remember_start` -- go back to a compiled model's starting point between runs
   (several seeds or data sizes without compiling, and tracing, the model again), with each
   seed's own initial weights if asked (``remember_start(model, build=build)``).
@@ -23,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-__all__ = ["EpochLog", "predict_in_batches", "remember_start"]
+__all__ = ["BestPartWeights", "EpochLog", "build_metrics", "predict_in_batches", "remember_start"]
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -44,6 +46,8 @@ class EpochLog(keras.callbacks.Callback):
         show: show the line (``False``: only record ``.seconds``).
         every: outside a notebook, print every ``every`` epochs; the last epoch is always printed.
         index, total: this model's number and how many models the cell trains ("[2/4]").
+        keys: show only these metrics (e.g. the validation accuracies of models trained side by
+            side, whose logs hold a loss and an accuracy per model); all of them if ``None``.
 
     Example::
 
@@ -60,9 +64,11 @@ class EpochLog(keras.callbacks.Callback):
         every: int = 1,
         index: int | None = None,
         total: int | None = None,
+        keys: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
         self.name = name
+        self.keys = None if keys is None else tuple(keys)
         self.show = show
         self.every = max(1, int(every))
         self.prefix = f"[{index}/{total}] " if index is not None and total is not None else ""
@@ -71,10 +77,11 @@ class EpochLog(keras.callbacks.Callback):
         self._handle: Any = None
         self._last_logs: dict | None = None
 
-    @staticmethod
-    def _metrics(logs: dict | None) -> str:
+    def _metrics(self, logs: dict | None) -> str:
         return "  ".join(
-            f"{key} {value:.4f}" for key, value in sorted((logs or {}).items()) if key != "learning_rate"
+            f"{key} {value:.4f}"
+            for key, value in sorted((logs or {}).items())
+            if key != "learning_rate" and (self.keys is None or key in self.keys)
         )
 
     def _show(self, text: str, logs: dict | None = None) -> bool:
@@ -132,14 +139,82 @@ class EpochLog(keras.callbacks.Callback):
             self._show(f"done, {len(self.seconds)} epochs in {sum(self.seconds):.0f} s", self._last_logs)
 
 
+class BestPartWeights(keras.callbacks.Callback):
+    """Each part of a model trained side by side ends with the weights of its own best epoch.
+
+    Several models trained as one Keras model with one output each (notebooks 02 and 04) each
+    have their own validation score (``val_<output>_accuracy``) and their own best epoch.
+    ``EarlyStopping(restore_best_weights=True)`` would keep the epoch where the *sum* of the
+    losses is lowest, for all of them at once; this callback keeps, for every part, a copy of
+    its weights at the epoch where its own score is best, and puts them back when training ends.
+    Like ``EarlyStopping``, only a strict improvement counts, so of equal scores the first
+    epoch is kept (the epoch ``np.argmax`` of the history gives). It never stops training.
+
+    Args:
+        parts: ``{output name: part}``, the part being the sub-model (or layer) of the model
+            whose weights produce that output.
+        monitor: the score's name in the epoch logs, ``{name}`` standing for the output name.
+        mode: ``"max"`` (accuracy) or ``"min"`` (loss).
+
+    After ``fit``: ``.best_epoch[name]`` (counted from 1) and ``.best[name]`` (the score).
+
+    Example::
+
+        best = BestPartWeights({"seed": seed_model, "masked": masked_model})
+        side_by_side.fit(x, {"seed": y, "masked": y}, validation_data=..., epochs=3, callbacks=[best])
+        best.best_epoch  # {"seed": 3, "masked": 1}: each model now holds that epoch's weights
+    """
+
+    def __init__(
+        self, parts: Mapping[str, Any], monitor: str = "val_{name}_accuracy", mode: str = "max"
+    ) -> None:
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError(f"BestPartWeights: mode must be 'max' or 'min', not {mode!r}")
+        self.parts, self.monitor, self.mode = dict(parts), monitor, mode
+        self.best: dict[str, float] = {}
+        self.best_epoch: dict[str, int] = {}
+        self._weights: dict[str, list[np.ndarray]] = {}
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.best, self.best_epoch, self._weights = {}, {}, {}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        for name, part in self.parts.items():
+            key = self.monitor.format(name=name)
+            if key not in logs:
+                raise KeyError(
+                    f"BestPartWeights: no {key!r} in the epoch logs (they have {sorted(logs)}); "
+                    "pass validation data to fit, and name the parts after the model's outputs"
+                )
+            value = float(logs[key])
+            previous = self.best.get(name)
+            better = previous is None or (value > previous if self.mode == "max" else value < previous)
+            if better:
+                self.best[name], self.best_epoch[name] = value, epoch + 1
+                self._weights[name] = [w.copy() for w in part.get_weights()]
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        for name, weights in self._weights.items():
+            self.parts[name].set_weights(weights)
+
+
 def build_metrics(model, x, y) -> None:
     """Create a compiled model's metric variables now, from two examples, before its first ``fit``.
 
     Keras creates them lazily. Created inside ``fit``'s first traced training step instead, they
     make TensorFlow trace that step twice: seconds per model on a CPU (measured for the ViTs of
     notebooks 06 and 07). Nothing is trained; ``fit`` resets the metrics when it starts.
+
+    ``y`` may be a dict (a model with several outputs, e.g. models trained side by side): the
+    loss of each output has its own tracker, built here too (by ``compute_loss``). Call it
+    before :func:`remember_start`, so that the state it remembers is complete.
     """
-    model.compute_metrics(x[:2], y[:2], model(x[:2], training=False))
+    first = {name: values[:2] for name, values in y.items()} if isinstance(y, Mapping) else y[:2]
+    predicted = model(x[:2], training=False)
+    model.compute_loss(x[:2], first, predicted)
+    model.compute_metrics(x[:2], first, predicted)
 
 
 def remember_start(model, build=None):

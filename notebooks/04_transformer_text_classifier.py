@@ -56,7 +56,7 @@ from threadpoolctl import threadpool_limits
 import course_utils
 from course_utils import stats
 from course_utils.text_models import build_lstm_classifier, build_text_classifier
-from course_utils.training import EpochLog, predict_in_batches, remember_start  # direct calls in batches: no predict() traced per model
+from course_utils.training import BestPartWeights, EpochLog, build_metrics, predict_in_batches, remember_start  # direct calls in batches: no predict() traced per model
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
 from course_utils.display import format_table
@@ -320,25 +320,40 @@ display(Code(inspect.getsource(build_text_classifier), language="python"))
 # %% [markdown]
 # Every model we train (the BiLSTM only with `COURSE_PROFILE=full`, see below) trains for the
 # same number of epochs with Adam on the same split, keeping the weights of its best
-# validation epoch (`EarlyStopping(restore_best_weights=True)`); one progress line per run. We
-# also time every training step (one batch: forward pass, gradients, update). The baselines:
+# validation epoch; one progress line per run. We also time each model's training step (one
+# batch: forward pass, gradients, update), each model alone (below). The baselines:
 #
 # * **TF-IDF + logistic regression** (scikit-learn): word and word-pair counts, weighted, and
 #   a linear classifier: the classic strong baseline for sentiment;
 # * **BiLSTM(32)**: an LSTM reading the review in both directions, the same embedding size
 #   and head, padding masked. An LSTM reads a review one token after the other (each step
 #   needs the previous step's state), where attention processes all positions at once. In the
-#   default profile it is **timed, not trained**: `TIMED_STEPS` training steps from its
-#   initial weights give its median step time, and an epoch's time is that times the steps in
-#   an epoch. Comparing its accuracy fairly would need several seeds like the other models;
-#   to keep the default run within its time budget, only `COURSE_PROFILE=full` trains it
-#   (with one seed);
+#   default profile it is **timed, not trained** (timed like the other models, below).
+#   Comparing its accuracy fairly would need several seeds like the other models; to keep
+#   the default run within its time budget, only `COURSE_PROFILE=full` trains it (with one seed);
 # * **bag of embeddings**: the same embeddings averaged, no attention and no positions: what
 #   is the attention block adding?
 #
 # We also train the seed's model once more with the padding masked
 # (`TokenAndPositionEmbedding(mask_zero=True)`): the seed's code lets tokens attend to the
 # padding and averages it in the pooling.
+#
+# The three neural models of a seed (the seed's Transformer, the masked one, the bag of
+# embeddings) train **side by side**, as one Keras model with three outputs, as in notebook 02:
+# Keras adds up the three losses, and since the models share no weight, each one's gradient,
+# and so its Adam update, is exactly that of its own loss, as if it were trained alone on the
+# same batches in the same order. It is the same experiment, and it uses the CPU's cores
+# better (one bigger training step per batch instead of three small ones). `remember_start`
+# gives each seed its own start (each model's initial weights as if built alone under the
+# seed, Adam at step 0, the seed's dropout masks and batch order), and
+# `course_utils.training.BestPartWeights` gives each model the weights of *its own* best
+# validation epoch (`EarlyStopping(restore_best_weights=True)` would pick one epoch for all three).
+#
+# **Timing.** One side-by-side step trains all three models, so it cannot time one of them.
+# Each model is therefore timed **alone**, the same way for all four networks: `TIMED_STEPS`
+# training steps from the first seed's start; its median step is the table's "ms per training
+# step", and that times the steps in an epoch its "seconds per epoch" (no validation). The
+# median leaves out the first step, which also traces the training function.
 
 # %%
 def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
@@ -367,7 +382,7 @@ class StepTimer(keras.callbacks.Callback):
 
 
 def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> dict:
-    """Fit on the training set, keep the best validation epoch, score every test review once."""
+    """Fit one model alone (the BiLSTM, full profile): keep the best validation epoch, score every test review once."""
     log, steps = EpochLog(f"{name}, seed {seed}", index=index, total=total), StepTimer()  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
@@ -394,31 +409,74 @@ def time_steps(name: str, model: keras.Model, seed: int, index: int, total: int)
 
 builders = {
     "Transformer (seed)": lambda: build_text_classifier(MAXLEN, VOCAB, embed_dim=32, num_heads=2, ff_dim=32),
-    "Transformer, padding masked": lambda: build_text_classifier(MAXLEN, VOCAB, embed_dim=32, num_heads=2, ff_dim=32, mask_zero=True),
+    "Transformer, padding masked": lambda: build_text_classifier(MAXLEN, VOCAB, embed_dim=32, num_heads=2, ff_dim=32, mask_zero=True,
+                                                                 name="transformer_masked"),  # a name of its own: it trains beside the seed's
     "bag of embeddings (no attention)": build_bag_of_embeddings,
     "BiLSTM(32)": lambda: build_lstm_classifier(MAXLEN, VOCAB, embed_dim=32, units=32),
 }
 SEEDS = course_utils.pick(default=[42, 43, 44], full=[42, 43, 44, 45, 46])
 LSTM_SEEDS = SEEDS[:1]  # the BiLSTM: one seed (see the text)
-TIMED_STEPS = course_utils.pick(default=20, full=None)  # default profile: the BiLSTM is timed over 20 steps, not trained
-lstm_fit = train if TIMED_STEPS is None else time_steps
+TIMED_STEPS = 20  # every network is timed alone over 20 training steps from the first seed's start
+TRAIN_LSTM = course_utils.pick(default=False, full=True)  # default profile: the BiLSTM is timed, not trained
 print(f"{len(SEEDS)} seeds ({SEEDS}) for the Transformers and the bag of embeddings, {len(LSTM_SEEDS)} for the BiLSTM "
-      + ("(trained)" if TIMED_STEPS is None else f"({TIMED_STEPS} training steps, timed only)"))
+      + ("(trained)" if TRAIN_LSTM else "(timed only)") + f"; each network timed alone over {TIMED_STEPS} training steps")
 
 # %%
+side_by_side_outputs = {"Transformer (seed)": "seed", "Transformer, padding masked": "masked",
+                         "bag of embeddings (no attention)": "bag"}  # model -> its output's name (val_seed_accuracy, ...)
+parts = {name: builders[name]() for name in side_by_side_outputs}  # each compiled too: timed alone below
+for part in parts.values():
+    build_metrics(part, x_train, y_train)  # its metrics exist before its first fit: the training step traced once, not twice
+token_ids = keras.Input((MAXLEN,), dtype="int32")
+side_by_side = keras.Model(token_ids, {key: parts[name](token_ids) for name, key in side_by_side_outputs.items()})
+side_by_side.compile(optimizer="adam", loss=dict.fromkeys(side_by_side_outputs.values(), "sparse_categorical_crossentropy"),
+                     metrics={key: ["accuracy"] for key in side_by_side_outputs.values()},  # Adam at 1e-3, as each model alone
+                     steps_per_execution=32)  # 32 training steps per call into TensorFlow: the same steps, less overhead
+build_metrics(side_by_side, x_train, dict.fromkeys(side_by_side_outputs.values(), y_train))
+# restart(seed): each part's weights as if built alone under the seed (compiled once: its training step is traced once for all seeds)
+restart = remember_start(side_by_side, build={parts[name]: builders[name] for name in side_by_side_outputs})
+total_runs = len(parts) + len(SEEDS) + len(LSTM_SEEDS) * (1 + TRAIN_LSTM)
+timed = {}
+for name, part in parts.items():  # each model alone, from the first seed's start: the table's time columns
+    restart(SEEDS[0])
+    timed[name] = time_steps(name, part, SEEDS[0], len(timed) + 1, total_runs)
+
 runs, keras_models = {name: [] for name in builders}, {}
-total_runs = sum(len(LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS) for name in builders)
-for name, build in builders.items():
-    model = build()  # compiled once: later seeds reuse its traced training step (seconds per model on a CPU)
-    restart = remember_start(model, build=build)  # restart(seed): the weights of a model built under that seed
-    for seed in LSTM_SEEDS if name == "BiLSTM(32)" else SEEDS:
-        restart(seed)  # this seed's initial weights, step 0 of Adam, its dropout masks and order of batches: a run depends on its seed alone
-        fit = lstm_fit if name == "BiLSTM(32)" else train
-        runs[name].append(fit(name, model, seed, sum(map(len, runs.values())) + 1, total_runs))
-        if seed == SEEDS[0]:
-            first_seed_weights = model.get_weights()
-    model.set_weights(first_seed_weights)  # sections 5-6 study the first seed's trained model
-    keras_models[name] = model
+best = BestPartWeights({key: parts[name] for name, key in side_by_side_outputs.items()})  # each model: its own best epoch
+for k, seed in enumerate(SEEDS):
+    restart(seed)  # this seed's initial weights, step 0 of Adam, its dropout masks and order of batches: a run depends on its seed alone
+    history = side_by_side.fit(
+        x_train, dict.fromkeys(side_by_side_outputs.values(), y_train), epochs=EPOCHS, batch_size=BATCH,
+        validation_data=(x_val, dict.fromkeys(side_by_side_outputs.values(), y_val)), validation_batch_size=len(x_val),
+        verbose=0, callbacks=[best, EpochLog(f"the three side by side, seed {seed}", index=len(parts) + k + 1, total=total_runs,
+                                             keys=[f"val_{key}_accuracy" for key in side_by_side_outputs.values()])])
+    for name, key in side_by_side_outputs.items():
+        probabilities = predict_in_batches(parts[name], x_test, batch_size=len(x_test))  # with its best epoch's weights
+        correct = probabilities.argmax(axis=-1) == y_test  # per review: the input of the paired tests
+        part_history = {("val_" if prefix else "") + metric: history.history[f"{prefix}{key}_{metric}"]
+                        for prefix, metric in [("", "accuracy"), ("", "loss"), ("val_", "accuracy"), ("val_", "loss")]}
+        assert best.best_epoch[key] == int(np.argmax(part_history["val_accuracy"])) + 1  # the epoch kept: the first best
+        runs[name].append(dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, probabilities=probabilities,
+                               seconds_per_epoch=timed[name]["seconds_per_epoch"], seconds_per_step=timed[name]["seconds_per_step"],
+                               best_epoch=best.best_epoch[key], history=part_history, parameters=parts[name].count_params()))
+    if seed == SEEDS[0]:
+        first_seed_weights = {name: part.get_weights() for name, part in parts.items()}
+for name, part in parts.items():
+    part.set_weights(first_seed_weights[name])  # sections 5-6 study the first seed's trained models
+    keras_models[name] = part
+
+lstm = builders["BiLSTM(32)"]()  # alone: timed the same way (and trained, full profile)
+build_metrics(lstm, x_train, y_train)
+restart_lstm = remember_start(lstm, build=builders["BiLSTM(32)"])
+for seed in LSTM_SEEDS:
+    restart_lstm(seed)
+    timing = time_steps("BiLSTM(32)", lstm, seed, len(parts) + len(SEEDS) + 1, total_runs)
+    if TRAIN_LSTM:
+        restart_lstm(seed)
+        timing = {**train("BiLSTM(32)", lstm, seed, len(parts) + len(SEEDS) + 2, total_runs),
+                  "seconds_per_epoch": timing["seconds_per_epoch"], "seconds_per_step": timing["seconds_per_step"]}
+    runs["BiLSTM(32)"].append(timing)
+keras_models["BiLSTM(32)"] = lstm
 
 start = time.perf_counter()
 tfidf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), LogisticRegression(max_iter=1000))
@@ -446,8 +504,8 @@ table = table.sort_values("test_accuracy", ascending=False)  # a model without a
 display(format_table(table, formats={"test_accuracy": "{:.1%}", "sd_over_seeds": "{:.1%}", "seconds_per_epoch": "{:.1f}",
                                      "ms_per_step": "{:.1f}"}, names={"ms_per_step": "ms per training step"}))
 print("test accuracy: mean over the seeds (a dash: not trained, only timed); sd over seeds: their standard deviation; "
-      "seconds per epoch: median epoch time on this machine (for TF-IDF + LR, the whole fit; for a model only timed, its "
-      f"median training step times the {int(np.ceil(len(x_train) / BATCH))} steps of an epoch); ms per training step: the median step.")
+      f"ms per training step: the median of {TIMED_STEPS} training steps of the model alone, on this machine; seconds per epoch: "
+      f"that times the {int(np.ceil(len(x_train) / BATCH))} steps of an epoch (for TF-IDF + LR, the whole fit).")
 
 trained = {name: model_runs for name, model_runs in runs.items() if model_runs[0]["correct"] is not None}  # with test predictions
 transformer_accuracy = table.loc["Transformer (seed)", "test_accuracy"]
@@ -946,7 +1004,7 @@ print(f"""Measured in this run ({results['_meta']['profile']} profile, {time.per
   maxlen {results['maxlen']} cuts {results['fraction_truncated_at_maxlen']:.2%} of the training reviews.
 * Skip connections: without them, two fresh blocks make all tokens alike (cosine {skip.loc[('no skip connections', 2), 'between_tokens']:.2f});
   with them (post-LN) {skip.loc[('post-LN (seed)', 2), 'between_tokens']:.2f}; at depth 8, input kept: post-LN {skip.loc[('post-LN (seed)', 8), 'with_own_input']:.2f}, pre-LN {skip.loc[('pre-LN', 8), 'with_own_input']:.2f}.
-* Test accuracy (mean over seeds; a dash: only timed), seeds, parameters, seconds per epoch, ms per training step ({results['epochs']} epochs, best validation epoch kept):
+* Test accuracy (mean over seeds; a dash: only timed), seeds, parameters, seconds per epoch, ms per training step (each network timed alone; {results['epochs']} epochs, best validation epoch kept):
   {'model':<42s} {'acc':>6s} {'seeds':>5s} {'params':>10s} {'s/epoch':>8s} {'ms/step':>8s}
   """ + "\n  ".join(lines) + """
 * The Transformer minus each baseline (points, mean ± sd over seeds; McNemar p per seed):

@@ -33,6 +33,16 @@ def test_epoch_log_every_prints_every_nth_and_the_last_epoch(capsys):
     assert len(log.seconds) == 5  # every epoch is timed, printed or not
 
 
+def test_epoch_log_keys_shows_only_those_metrics(capsys):
+    from course_utils.training import EpochLog
+
+    _model().fit(
+        np.zeros((4, 3)), np.zeros(4), epochs=1, verbose=0, callbacks=[EpochLog("tiny", keys=["accuracy"])]
+    )
+    line = capsys.readouterr().out
+    assert "accuracy" in line and "loss" not in line
+
+
 def test_epoch_log_silent_still_times(capsys):
     from course_utils.training import EpochLog
 
@@ -251,3 +261,109 @@ def _traces_of_first_fit(build_first: bool) -> int:
 def test_build_metrics_saves_the_second_trace_of_the_training_step():
     assert _traces_of_first_fit(build_first=False) == 2  # the metric's variables created in the first trace
     assert _traces_of_first_fit(build_first=True) == 1
+
+
+def _traces_of_first_side_by_side_fit(build_first: bool) -> int:
+    """The same for two models trained side by side as one model with a dict of outputs."""
+    keras.utils.set_random_seed(0)
+    model, parts = _side_by_side()
+    model.compile(
+        optimizer="adam",
+        loss={name: "sparse_categorical_crossentropy" for name in parts},
+        metrics={name: ["accuracy"] for name in parts},
+    )
+    traces, train_step = [], model.train_step
+    model.train_step = lambda data: traces.append(1) or train_step(data)
+    x, y = _data()
+    labels = {name: y for name in parts}
+    model.optimizer.build(model.trainable_variables)
+    if build_first:
+        from course_utils.training import build_metrics
+
+        build_metrics(model, x, labels)
+    model.fit(x, labels, epochs=2, batch_size=16, verbose=0)
+    return len(traces)
+
+
+def test_build_metrics_with_a_dict_of_outputs_saves_the_second_trace_too():
+    assert _traces_of_first_side_by_side_fit(build_first=False) == 2  # also each output's loss tracker
+    assert _traces_of_first_side_by_side_fit(build_first=True) == 1
+
+
+def _parts_with_scores(scores, mode="max"):
+    """Drive BestPartWeights by hand: at epoch e every weight of every part is e, the logs are `scores`."""
+    from course_utils.training import BestPartWeights
+
+    model, parts = _side_by_side()
+    best = BestPartWeights(parts, mode=mode)
+    best.set_model(model)
+    best.on_train_begin()
+    epochs = len(next(iter(scores.values())))
+    for epoch in range(epochs):
+        for part in parts.values():
+            part.set_weights([np.full_like(w, epoch + 1) for w in part.get_weights()])
+        best.on_epoch_end(epoch, {f"val_{name}_accuracy": values[epoch] for name, values in scores.items()})
+    best.on_train_end()
+    return best, {
+        name: {float(v) for w in part.get_weights() for v in np.unique(w)} for name, part in parts.items()
+    }
+
+
+def test_best_part_weights_restores_each_parts_own_best_epoch_first_of_ties():
+    best, held = _parts_with_scores({"a": [0.5, 0.7, 0.7, 0.6], "b": [0.5, 0.6, 0.8, 0.9]})
+    assert best.best_epoch == {"a": 2, "b": 4} and best.best == {"a": 0.7, "b": 0.9}
+    assert held == {
+        "a": {2.0},
+        "b": {4.0},
+    }  # a's weights of epoch 2 (not the tie at 3, not the last), b's of epoch 4
+
+
+def test_best_part_weights_min_mode_keeps_the_lowest():
+    best, held = _parts_with_scores({"a": [0.9, 0.4, 0.6], "b": [0.3, 0.5, 0.4]}, mode="min")
+    assert best.best_epoch == {"a": 2, "b": 1} and held == {"a": {2.0}, "b": {1.0}}
+
+
+def test_best_part_weights_in_a_real_fit_matches_the_history_and_the_snapshots():
+    """With fit: each part holds the weights it had at the end of its argmax epoch of val_<part>_accuracy."""
+    from course_utils.training import BestPartWeights
+
+    keras.utils.set_random_seed(2)
+    model, parts = _side_by_side()
+    model.compile(
+        optimizer="adam",
+        loss={name: "sparse_categorical_crossentropy" for name in parts},
+        metrics={name: ["accuracy"] for name in parts},
+    )
+    x, y = _data()
+    snapshots = []
+    keep = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: snapshots.append({n: p.get_weights() for n, p in parts.items()})
+    )
+    best = BestPartWeights(parts)
+    history = model.fit(
+        x,
+        {"a": y, "b": y},
+        validation_data=(x[:32], {"a": y[:32], "b": y[:32]}),
+        epochs=6,
+        batch_size=16,
+        verbose=0,
+        callbacks=[keep, best],
+    )
+    for name, part in parts.items():
+        epoch = int(np.argmax(history.history[f"val_{name}_accuracy"])) + 1
+        assert best.best_epoch[name] == epoch
+        assert _same(part.get_weights(), snapshots[epoch - 1][name])
+        if epoch < 6:  # restored: not the last epoch's weights
+            assert not _same(part.get_weights(), snapshots[-1][name])
+
+
+def test_best_part_weights_names_the_missing_score():
+    import pytest
+
+    from course_utils.training import BestPartWeights
+
+    model, parts = _side_by_side()
+    best = BestPartWeights(parts)
+    best.set_model(model)
+    with pytest.raises(KeyError, match="val_a_accuracy"):
+        best.on_epoch_end(0, {"loss": 1.0})
