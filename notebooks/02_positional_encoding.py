@@ -52,7 +52,7 @@ from course_utils.layers import (
     TokenAndPositionEmbedding,
     sinusoidal_position_encoding,
 )
-from course_utils.training import predict_in_batches, remember_start
+from course_utils.training import batches, predict_in_batches, remember_start
 
 course_utils.start("02_positional_encoding")
 notebook_start = time.perf_counter()
@@ -434,6 +434,12 @@ assert padding_effect[True] < 1e-6 < padding_effect[False]
 # (`course_utils.training.remember_start` gives each seed its own start: each classifier's initial
 # weights as if built alone under the seed, so all three start from the same word vectors, Adam at
 # step 0, and the seed's dropout masks and batch order).
+#
+# `fit` gets its batches from `course_utils.training.batches`: the arrays as a `tf.data`
+# pipeline, shuffled anew every epoch in an order set by the seed, without tf.data's
+# autotuning. Given the arrays themselves, Keras builds such a pipeline with autotuning on, and
+# on a 2-core CPU its background thread made some epochs start 1.6-2.5 s late (measured in
+# notebook 04); slicing arrays in memory has nothing to tune.
 
 # %%
 x_train, x_val, x_test = (vectorize(texts).numpy() for texts in (reviews.x_train, reviews.x_val, reviews.x_test))
@@ -452,8 +458,9 @@ restart = remember_start(side_by_side, build={model: partial(small_classifier, p
 correct, first_seed_weights = {position: [] for position in positions}, None
 for seed in seeds:
     restart(seed)  # this seed's initial weights, Adam at step 0, this seed's dropout masks and batch order
-    history = side_by_side.fit(x_train, {position: reviews.y_train for position in positions}, epochs=epochs, batch_size=64,
-                               validation_data=(x_val, {position: reviews.y_val for position in positions}), verbose=0)
+    train_batches = batches(x_train, dict.fromkeys(positions, reviews.y_train), 64, shuffle_seed=seed)  # reshuffled every epoch
+    val_batches = batches(x_val, dict.fromkeys(positions, reviews.y_val), len(x_val))  # one batch
+    history = side_by_side.fit(train_batches, validation_data=val_batches, epochs=epochs, verbose=0)
     for position, model in classifiers.items():
         probability = predict_in_batches(model, x_test)[:, 0]
         correct[position].append((probability > 0.5) == reviews.y_test)  # per test review

@@ -55,7 +55,7 @@ from sklearn.pipeline import make_pipeline
 import course_utils
 from course_utils import stats
 from course_utils.text_models import build_lstm_classifier, build_text_classifier
-from course_utils.training import BestPartWeights, EpochLog, build_metrics, predict_in_batches, remember_start  # direct calls in batches: no predict() traced per model
+from course_utils.training import BestPartWeights, EpochLog, batches, build_metrics, predict_in_batches, remember_start  # direct calls in batches: no predict() traced per model
 from course_utils.checks import check_transformer_block
 from course_utils.data import load_reviews
 from course_utils.display import format_table
@@ -353,6 +353,10 @@ display(Code(inspect.getsource(build_text_classifier), language="python"))
 # training steps from the first seed's start; its median step is the table's "ms per training
 # step", and that times the steps in an epoch its "seconds per epoch" (no validation). The
 # median leaves out the first step, which also traces the training function.
+#
+# **Batches.** As in notebook 02, `fit` gets its batches from `course_utils.training.batches`
+# (a `tf.data` pipeline, reshuffled every epoch under the seed, without tf.data's autotuning,
+# whose thread made some of this notebook's epochs start 1.6-2.5 s late: about 10 s in all).
 
 # %%
 def build_bag_of_embeddings(embed_dim: int = 32) -> keras.Model:
@@ -384,8 +388,8 @@ def train(name: str, model: keras.Model, seed: int, index: int, total: int) -> d
     """Fit one model alone (the BiLSTM, full profile): keep the best validation epoch, score every test review once."""
     log, steps = EpochLog(f"{name}, seed {seed}", index=index, total=total), StepTimer()  # one progress line per run
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True)
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH,
-                        validation_batch_size=len(x_val), verbose=0, callbacks=[log, steps, best])  # validation: one batch per epoch
+    history = model.fit(batches(x_train, y_train, BATCH, shuffle_seed=seed), epochs=EPOCHS, verbose=0, callbacks=[log, steps, best],
+                        validation_data=batches(x_val, y_val, len(x_val)))  # validation: one batch per epoch
     probabilities = predict_in_batches(model, x_test, batch_size=len(x_test))  # one call: the BiLSTM's steps run once, not per batch
     correct = probabilities.argmax(axis=-1) == y_test  # per review: the input of the paired tests
     return dict(seed=seed, test_accuracy=float(correct.mean()), correct=correct, probabilities=probabilities,
@@ -398,7 +402,7 @@ def time_steps(name: str, model: keras.Model, seed: int, index: int, total: int)
     """Time TIMED_STEPS training steps (no validation, no test: no accuracy); an epoch's time is the median step's times
     the steps in an epoch. The median leaves out the first step, which also traces the training function."""
     steps = StepTimer()
-    model.fit(x_train, y_train, epochs=1, steps_per_epoch=TIMED_STEPS, batch_size=BATCH, verbose=0,
+    model.fit(batches(x_train, y_train, BATCH, shuffle_seed=seed), epochs=1, steps_per_epoch=TIMED_STEPS, verbose=0,
               callbacks=[EpochLog(f"{name}, seed {seed}: {TIMED_STEPS} steps, timed only", index=index, total=total), steps])
     step = float(np.median(steps.seconds))
     return dict(seed=seed, test_accuracy=np.nan, correct=None, probabilities=None, seconds_per_step=step,
@@ -445,8 +449,8 @@ best = BestPartWeights({key: parts[name] for name, key in side_by_side_outputs.i
 for k, seed in enumerate(SEEDS):
     restart(seed)  # this seed's initial weights, step 0 of Adam, its dropout masks and order of batches: a run depends on its seed alone
     history = side_by_side.fit(
-        x_train, dict.fromkeys(side_by_side_outputs.values(), y_train), epochs=EPOCHS, batch_size=BATCH,
-        validation_data=(x_val, dict.fromkeys(side_by_side_outputs.values(), y_val)), validation_batch_size=len(x_val),
+        batches(x_train, dict.fromkeys(side_by_side_outputs.values(), y_train), BATCH, shuffle_seed=seed), epochs=EPOCHS,
+        validation_data=batches(x_val, dict.fromkeys(side_by_side_outputs.values(), y_val), len(x_val)),  # one batch
         verbose=0, callbacks=[best, EpochLog(f"the three side by side, seed {seed}", index=len(parts) + k + 1, total=total_runs,
                                              keys=[f"val_{key}_accuracy" for key in side_by_side_outputs.values()])])
     for name, key in side_by_side_outputs.items():

@@ -367,3 +367,45 @@ def test_best_part_weights_names_the_missing_score():
     best.set_model(model)
     with pytest.raises(KeyError, match="val_a_accuracy"):
         best.on_epoch_end(0, {"loss": 1.0})
+
+
+def _epoch_orders(dataset, epochs):
+    return [np.concatenate([x.numpy()[:, 0] for x, _ in dataset]).tolist() for _ in range(epochs)]
+
+
+def test_batches_without_a_seed_keeps_the_order_and_the_batch_size():
+    from course_utils.training import batches
+
+    x, y = np.arange(10)[:, None] * np.ones((1, 3)), np.arange(10) % 2
+    dataset = batches(x, y, 4)
+    sizes = [len(xb) for xb, _ in dataset]
+    assert sizes == [4, 4, 2]  # the last batch is smaller, none dropped
+    assert _epoch_orders(dataset, 1) == [list(range(10))]
+    assert dataset.options().autotune.enabled is False  # the point of the function
+
+
+def test_batches_with_a_seed_reshuffles_every_epoch_by_the_seed_alone():
+    from course_utils.training import batches
+
+    x, y = np.arange(50)[:, None], {"a": np.arange(50), "b": -np.arange(50)}  # dict targets, as side by side
+    first = _epoch_orders(batches(x, y, 8, shuffle_seed=3), 3)
+    assert all(sorted(order) == list(range(50)) for order in first)  # every example once per epoch
+    assert first[0] != first[1] != first[2] and first[0] != list(range(50))  # a new order every epoch
+    assert _epoch_orders(batches(x, y, 8, shuffle_seed=3), 3) == first  # the seed alone sets the orders
+    assert _epoch_orders(batches(x, y, 8, shuffle_seed=4), 1)[0] != first[0]
+    for xb, yb in batches(x, y, 8, shuffle_seed=3):
+        first_column = xb.numpy()[:, 0]
+        assert (yb["a"].numpy() == first_column).all() and (yb["b"].numpy() == -first_column).all()  # paired
+
+
+def test_batches_trains_like_the_arrays():
+    from course_utils.training import batches
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = _model()
+    model.compile(keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    train, validation = batches(x, y, 16, shuffle_seed=1), batches(x, y, 64)
+    history = model.fit(train, epochs=20, verbose=0, validation_data=validation)
+    assert history.history["val_accuracy"][-1] > 0.9  # a separable problem: learned from the batches
