@@ -203,7 +203,7 @@ class BestPartWeights(keras.callbacks.Callback):
             self.parts[name].set_weights(weights)
 
 
-def batches(x, y=None, batch_size: int = 64, *, shuffle_seed: int | None = None):
+def batches(x, y=None, batch_size: int = 64, *, shuffle_seed: int | None = None, prepare=None):
     """``(x, y)`` as a ``tf.data.Dataset`` of batches for ``fit`` or ``evaluate``, without autotuning.
 
     Given NumPy arrays, ``fit`` builds such a pipeline itself, with tf.data's autotuning on: a
@@ -221,6 +221,9 @@ def batches(x, y=None, batch_size: int = 64, *, shuffle_seed: int | None = None)
         batch_size: examples per batch (the last batch may be smaller).
         shuffle_seed: None keeps the order (validation, test); a seed shuffles all the examples,
             in a new order every epoch, the sequence of orders depending on the seed alone.
+        prepare: None, or a function applied to each batch's inputs (``x``), e.g. the ViT's
+            image preparation (:func:`course_utils.vision.make_dataset`); on whole batches, one
+            call per batch instead of one per example.
 
     Example::
 
@@ -233,9 +236,12 @@ def batches(x, y=None, batch_size: int = 64, *, shuffle_seed: int | None = None)
     if shuffle_seed is not None:
         count = len(next(iter(x.values()))) if isinstance(x, Mapping) else len(x)
         dataset = dataset.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)  # a full shuffle
+    dataset = dataset.batch(batch_size)
+    if prepare is not None:
+        dataset = dataset.map(prepare if y is None else lambda inputs, targets: (prepare(inputs), targets))
     options = tf.data.Options()
     options.autotune.enabled = False  # nothing to tune here, and its thread delays the end of every epoch
-    return dataset.batch(batch_size).prefetch(2).with_options(options)
+    return dataset.prefetch(2).with_options(options)
 
 
 def build_metrics(model, x, y) -> None:

@@ -576,7 +576,7 @@ for n in sizes:
         start = time.perf_counter()
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         history = model.fit(train_ds, steps_per_epoch=check_every, epochs=max_steps // check_every, shuffle=False,
-                            validation_data=(val_images, val_labels), validation_batch_size=n_val,  # one batch per check
+                            validation_data=vision.batches(val_images, val_labels, n_val),  # one batch per check; batches(): notebook 02
                             callbacks=[stop], verbose=0).history
         accuracy = test_accuracy(model, test_images, test_labels)
         epochs = check_every * batch_size / n * np.arange(1, len(history["val_loss"]) + 1)  # passes over the n images

@@ -461,8 +461,9 @@ def correct_of(scores):
 def fit_to_plateau(model, data, validation, every, limit):
     """Train until the validation loss stops improving; keep the best check's weights. Returns the history."""
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    return model.fit(data, steps_per_epoch=every, epochs=limit // every, validation_data=validation,
-                     validation_batch_size=len(validation[1]),  # the whole validation set in one batch: fewer calls
+    images_or_features, labels = validation
+    return model.fit(data, steps_per_epoch=every, epochs=limit // every,
+                     validation_data=vision.batches(images_or_features, labels, len(labels)),  # one batch: fewer calls
                      callbacks=[stop], shuffle=False, verbose=0).history
 
 

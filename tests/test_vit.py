@@ -273,6 +273,23 @@ def test_pipeline_prepares_vit_inputs(fashion):
     )
 
 
+def test_pipeline_prepares_whole_batches_like_single_images(fashion):
+    """make_dataset prepares a batch at a time (one call per batch): the same pixels, labels and
+    shuffled order as preparing each image, with tf.data's autotuning off (training.batches)."""
+    images, labels = fashion.x_train[:12], fashion.y_train[:12]
+    dataset = vision.make_dataset(images, labels, image_size=28, batch_size=5, shuffle=True, seed=3)
+    assert dataset.options().autotune.enabled is False
+    epoch = [(x.numpy(), y.numpy()) for x, y in dataset]
+    assert [len(y) for _, y in epoch] == [5, 5, 2]
+    x_all, y_all = np.concatenate([x for x, _ in epoch]), np.concatenate([y for _, y in epoch])
+    pixels = np.rint((x_all[..., 0] + 1) * 127.5).astype("uint8")  # back from [-1, 1]
+    order = [int(np.flatnonzero((images == p).all(axis=(1, 2)))[0]) for p in pixels]
+    assert sorted(order) == list(range(12)) and order != list(range(12))  # every image once, shuffled
+    one_by_one = np.stack([vision.prepare_images(images[i][..., np.newaxis], 28).numpy() for i in order])
+    np.testing.assert_allclose(x_all, one_by_one, atol=1e-6)
+    np.testing.assert_array_equal(y_all, labels[order])
+
+
 def test_select_classes_relabels_in_the_given_order(fashion):
     x, y = vision.select_classes(fashion.x_test, fashion.y_test, vision.TARGET_CLASSES)
     assert len(x) == 5000 and set(np.unique(y)) == set(range(5))

@@ -35,6 +35,7 @@ from course_utils.vision.google_weights import (
 from course_utils.vision.patches import extract_patches
 from course_utils.vision.pipeline import (
     accuracy,
+    batches,
     make_dataset,
     predict_in_batches,
     prepare_images,
@@ -68,6 +69,7 @@ __all__ = [
     "WEIGHTS_DIR",
     "BackboneInfo",
     "accuracy",
+    "batches",
     "build_tiny_vit",
     "card_path",
     "extract_patches",
