@@ -9,7 +9,9 @@ it sees. Two things make that a poor fit for this course:
   operations between two threads costs about as much in hand-over as it gains. With one thread
   per operation and two operations at once, an epoch of notebook 04's Transformer took 2.1
   instead of 3.0 CPU seconds and 1.5 instead of 1.9 s of wall time on this 2-core machine;
-  whole notebooks ran 0-17 % faster and none slower (measurements in CONTRIBUTING.md).
+  notebooks 02, 04 and 07 ran 11-16 % faster (measurements in CONTRIBUTING.md). Notebook 05's
+  pretrained MiniLM has larger products that a second thread does speed up: it asks for two
+  threads per operation (``course_utils.start(..., large_operations=True)``).
 * **A CPU quota.** JupyterHub, Binder and container platforms often limit a user's CPU time with
   a quota (Linux CFS bandwidth control: so many microseconds of CPU per 100-ms period) instead of
   giving fewer cores, so ``os.cpu_count()`` still shows every core of the host. Under a quota of
@@ -87,44 +89,56 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def tensorflow_threads(quota: float | None, cpus: int) -> tuple[int, int] | None:
+def tensorflow_threads(
+    quota: float | None, cpus: int, large_operations: bool = False
+) -> tuple[int, int] | None:
     """TensorFlow's ``(intra_op, inter_op)`` threads for ``cpus`` cores and a CPU quota; None: its defaults.
 
     The CPUs the course may use are the cores, or ``ceil(quota)`` under a smaller quota. On at
-    most 2 of them: one thread per operation, and as many operations at once as CPUs. On more,
-    under a quota: ``ceil(quota)`` threads in each pool; without one, TensorFlow's defaults.
+    most 2 of them: one thread per operation (as many as CPUs with ``large_operations``, for a
+    model whose matrix products are large enough to share), and as many operations at once as
+    CPUs. On more, under a quota: ``ceil(quota)`` threads in each pool; without one,
+    TensorFlow's defaults.
     """
     limited = quota is not None and quota < cpus
     budget = max(1, math.ceil(quota)) if limited else cpus
     if budget <= 2:
-        return 1, budget
+        return (budget if large_operations else 1), budget
     return (budget, budget) if limited else None
 
 
-def match_threads_to_machine() -> str | None:
+def match_threads_to_machine(large_operations: bool = False) -> str | None:
     """Give TensorFlow's two thread pools the sizes :func:`tensorflow_threads` chooses for this machine.
 
-    NumPy's and scikit-learn's BLAS and OpenMP libraries get the same threads per operation
-    (``threadpoolctl`` for the libraries already loaded, environment variables for those
-    loaded later): their products in this course are small too, and a second OpenBLAS thread
-    mostly waits, busy (the doctor's TF-IDF part: 0.03-0.04 s with one thread, 0.06-0.11 s
-    with two, on this 2-core machine idle and under a 0.45-CPU quota).
+    ``large_operations``: the notebook's matrix products are large enough for two threads each
+    (notebook 05's MiniLM: the notebook took 50.7 and 53.4 s with one thread per operation,
+    48.8 and 51.7 s with two, idle, 2026-11-26).
+
+    NumPy's and scikit-learn's BLAS and OpenMP libraries get the threads per operation of the
+    rule without ``large_operations`` (``threadpoolctl`` for the libraries already loaded,
+    environment variables for those loaded later): their products in this course are small
+    too, and a second OpenBLAS thread mostly waits, busy (the doctor's TF-IDF part: 0.03-0.04 s
+    with one thread, 0.06-0.11 s with two, on this 2-core machine idle and under a 0.45-CPU
+    quota).
 
     Returns a one-line note saying what was set (or why it could not be), None when TensorFlow
     keeps its defaults. Must run before TensorFlow's first operation; afterwards the pools
     exist, and the note says so.
     """
     quota, cpus = cpu_quota(), usable_cpus()
-    threads = tensorflow_threads(quota, cpus)
+    threads = tensorflow_threads(quota, cpus, large_operations)
     if threads is None:
         return None
     intra, inter = threads
-    _limit_blas_threads(intra)
+    blas_threads = tensorflow_threads(quota, cpus)[
+        0
+    ]  # BLAS keeps one thread: scikit-learn's fits here are small
+    _limit_blas_threads(blas_threads)
     import tensorflow as tf
 
     limited = quota is not None and quota < cpus
     where = f"CPU quota {quota:.2g} CPU" if limited else f"{cpus} CPU{'s' if cpus > 1 else ''}"
-    blas = f"NumPy and scikit-learn {intra} thread{'s' if intra > 1 else ''}"
+    blas = f"NumPy and scikit-learn {blas_threads} thread{'s' if blas_threads > 1 else ''}"
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
         tf.config.threading.set_inter_op_parallelism_threads(inter)

@@ -21,17 +21,21 @@ from course_utils.profile import PROFILE
 _current_notebook: str | None = None
 
 
-def start(notebook: str, seed: int = 42, quiet: bool = False) -> None:
-    """Begin a notebook: name its results file, seed every RNG, print the set-up in one line.
+def start(notebook: str, seed: int = 42, quiet: bool = False, large_operations: bool = False) -> None:
+    """Begin a notebook: name its results file, seed every RNG, size TensorFlow's threads, print the set-up.
 
     Call it in the first code cell, e.g. ``course_utils.start("03_multi_head_attention")``.
+    ``large_operations=True`` asks for two threads per operation on a 2-CPU machine (a model with
+    large matrix products, notebook 05's; see :func:`course_utils.machine.match_threads_to_machine`).
     """
     global _current_notebook
     _current_notebook = notebook
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # imported here so that light tools (doctor, fetch) stay fast
 
-    threads_note = match_threads_to_machine()  # before TensorFlow's first operation (course_utils.machine)
+    threads_note = match_threads_to_machine(
+        large_operations
+    )  # before TensorFlow's first operation (course_utils.machine)
     keras.utils.set_random_seed(seed)
     path = results_path(notebook)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,7 @@ from course_utils.paths import REPO_ROOT
 from course_utils.text_models import build_text_classifier
 from course_utils.training import remember_start
 
-course_utils.start("05_pretrained_text_transformers")
+course_utils.start("05_pretrained_text_transformers", large_operations=True)  # MiniLM: two threads per operation
 notebook_start = time.perf_counter()
 
 # %% [markdown]

@@ -60,6 +60,14 @@ def test_threads_one_per_operation_on_two_cpus_and_match_a_quota():
     assert machine.tensorflow_threads(8.0, cpus=8) is None
 
 
+def test_large_operations_get_two_threads_each_on_two_cpus_only():
+    assert machine.tensorflow_threads(None, cpus=2, large_operations=True) == (2, 2)  # notebook 05's MiniLM
+    assert machine.tensorflow_threads(None, cpus=1, large_operations=True) == (1, 1)
+    assert machine.tensorflow_threads(0.45, cpus=2, large_operations=True) == (1, 1)  # a quota still decides
+    assert machine.tensorflow_threads(3.0, cpus=8, large_operations=True) == (3, 3)
+    assert machine.tensorflow_threads(None, cpus=8, large_operations=True) is None
+
+
 def _run_with_quota(code: str, build_dir: Path, quota: float | None = 0.45) -> str:
     """Run ``code`` in a fresh Python that sees ``quota`` (None: none) on 2 cores; return its output."""
     fake = f"import course_utils.machine as m\nm.cpu_quota = lambda: {quota}\nm.usable_cpus = lambda: 2\n"
