@@ -12,7 +12,8 @@ disk, and runs a short probe made of the kinds of work the notebooks do (compile
 of a small Transformer text classifier, the tiny ViT on 28x28 images, NumPy matrix products, a
 TF-IDF + logistic-regression fit), each part timed best of several runs. Compared with the same
 parts on the reference machine, it predicts how long each notebook takes here, and says when the
-machine looks busy (then the predictions are upper bounds). ``python -m benchmarks.predict``
+machine looks busy (then the predictions are rough: with a CPU burner on one core, notebooks
+04 and 08 took 13-16 % longer than predicted). ``python -m benchmarks.predict``
 compares the predictions with a real test run.
 
 Each line is ``ok``, ``note`` (worth knowing, nothing to fix) or ``PROBLEM`` with its fix.
@@ -625,7 +626,8 @@ QUOTA_NOTE = (
     "the notebooks up"
 )
 BUSY_ADVICE = (
-    "this machine looks busy ({reasons}): predictions are upper bounds; close other programs "
+    "this machine looks busy ({reasons}): the predictions are rough (with other work going on, notebooks "
+    "ran up to 16 % longer than predicted here; once it stops, they run faster); close other programs "
     "and run the doctor again for a better estimate"
 )
 
@@ -712,7 +714,7 @@ def check_cpu(reference: dict | None = None, probe: dict | None = None) -> tuple
         f"{'all notebooks':<44}{sum(reference['notebooks'].values()):>9.0f}s{sum(predicted.values()):>15.0f}s"
     )
     if reasons:
-        table.append("  (the machine looked busy during the probe: these are upper bounds)")
+        table.append("  (the machine looked busy during the probe: these times are rough, see above)")
     return checks, table
 
 

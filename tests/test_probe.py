@@ -78,8 +78,8 @@ def test_doctor_reports_factor_predictions_and_busy_machine():
     busy = fake_probe({k: 2 * v for k, v in REF_PARTS.items()}, others=60.0)
     checks, table = doctor.check_cpu(REFERENCE, probe=busy)
     note = next(c for c in checks if c.name == "busy machine")
-    assert note.status == "note" and "looks busy" in note.detail and "upper bounds" in note.detail
-    assert "upper bounds" in table[-1]
+    assert note.status == "note" and "looks busy" in note.detail and "rough" in note.detail
+    assert "rough" in table[-1]
 
     old_reference = {"probe_seconds": 0.2, "cpus": 2, "notebooks": REFERENCE["notebooks"]}
     checks, table = doctor.check_cpu(old_reference, probe=slow)
@@ -97,7 +97,7 @@ def test_a_cpu_quota_is_named_and_is_not_a_busy_machine():
     checks, table = doctor.check_cpu(REFERENCE, probe=limited)
     assert [c.name for c in checks] == ["CPU probe", "CPU quota", "speed"]
     assert "0.67 CPU of its 2" in checks[1].detail and "quota" in checks[1].detail
-    assert "upper bounds" not in table[-1]
+    assert "rough" not in table[-1]
     # the repetitions of a short part vary under a quota (under slow.sh 0.45: tfidf median 1.67x its best)
     assert (
         doctor.busy_reasons(
