@@ -263,15 +263,21 @@ def test_build_metrics_saves_the_second_trace_of_the_training_step():
     assert _traces_of_first_fit(build_first=True) == 1
 
 
-def _traces_of_first_side_by_side_fit(build_first: bool) -> int:
-    """The same for two models trained side by side as one model with a dict of outputs."""
-    keras.utils.set_random_seed(0)
+def _compiled_side_by_side(seed: int):
+    """Two models side by side as one model with a dict of outputs, compiled (a loss and accuracy each)."""
+    keras.utils.set_random_seed(seed)
     model, parts = _side_by_side()
     model.compile(
         optimizer="adam",
         loss={name: "sparse_categorical_crossentropy" for name in parts},
         metrics={name: ["accuracy"] for name in parts},
     )
+    return model, parts
+
+
+def _traces_of_first_side_by_side_fit(build_first: bool) -> int:
+    """The same for two models trained side by side as one model with a dict of outputs."""
+    model, parts = _compiled_side_by_side(seed=0)
     traces, train_step = [], model.train_step
     model.train_step = lambda data: traces.append(1) or train_step(data)
     x, y = _data()
@@ -327,13 +333,7 @@ def test_best_part_weights_in_a_real_fit_matches_the_history_and_the_snapshots()
     """With fit: each part holds the weights it had at the end of its argmax epoch of val_<part>_accuracy."""
     from course_utils.training import BestPartWeights
 
-    keras.utils.set_random_seed(2)
-    model, parts = _side_by_side()
-    model.compile(
-        optimizer="adam",
-        loss={name: "sparse_categorical_crossentropy" for name in parts},
-        metrics={name: ["accuracy"] for name in parts},
-    )
+    model, parts = _compiled_side_by_side(seed=2)
     x, y = _data()
     snapshots = []
     keep = keras.callbacks.LambdaCallback(
