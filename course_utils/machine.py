@@ -7,8 +7,9 @@ it sees. Two things make that a poor fit for this course:
 
 * **Small operations on 2 cores.** The course's models are small: splitting one of their
   operations between two threads costs about as much in hand-over as it gains. With one thread
-  per operation and two operations at once, an epoch of notebook 04's Transformer took 2.1
-  instead of 3.0 CPU seconds and 1.5 instead of 1.9 s of wall time on this 2-core machine;
+  per operation and two operations at once, an epoch of notebook 04's Transformer took
+  2.71-2.80 instead of 3.45-3.65 CPU seconds and 1.92-1.95 instead of 2.17-2.36 s of wall time
+  on this 2-core machine (``make bench-threads``, three runs);
   notebooks 02, 04 and 07 ran 11-16 % faster (measurements in CONTRIBUTING.md). Notebook 05's
   pretrained MiniLM has larger products that a second thread does speed up: it asks for two
   threads per operation (``course_utils.start(..., large_operations=True)``).
@@ -130,9 +131,8 @@ def match_threads_to_machine(large_operations: bool = False) -> str | None:
     if threads is None:
         return None
     intra, inter = threads
-    blas_threads = tensorflow_threads(quota, cpus)[
-        0
-    ]  # BLAS keeps one thread: scikit-learn's fits here are small
+    # BLAS keeps the rule's threads without large_operations: scikit-learn's fits here are small
+    blas_threads = tensorflow_threads(quota, cpus)[0]
     _limit_blas_threads(blas_threads)
     import tensorflow as tf
 
